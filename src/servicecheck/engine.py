@@ -1,0 +1,144 @@
+"""The only module that imports durable-rules: facts in, rule firings out.
+
+Facts about ENGINE.md that shape this adapter:
+- one ``Host`` per process (its timer threads never stop), with the timer loop disabled;
+- a per-process counter as ``sid`` (conversation ids may collide in the engine's 32-bit hash);
+- turns are asserted as facts (facts are not consumed, so every policy sees every turn);
+- the ruleset definition is deep-copied (the engine deletes ``run``);
+- errors raised inside actions are swallowed by the engine: ours are recorded and re-raised;
+- a session is deleted only after its ``end`` fact made the catch-all rule fire,
+  because deleting a session in which no rule fired crashes the interpreter.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from typing import Any, Iterable
+
+from durable import engine as _durable
+
+from servicecheck.compiler import DONE_RULE, CompiledRuleset
+from servicecheck.errors import EngineError
+from servicecheck.rule_types.base import NEVER, Action, Event
+
+
+class _QuietHost(_durable.Host):
+    """A host without the background timer loop; actions still run synchronously."""
+
+    def _run(self) -> None:  # pragma: no cover - replaces a thread body
+        return None
+
+
+_host: _QuietHost | None = None
+_registered: set[str] = set()
+_lock = threading.Lock()
+_sids = itertools.count(1)
+
+
+def _get_host() -> _QuietHost:
+    global _host
+    if _host is None:
+        _host = _QuietHost()
+    return _host
+
+
+def _value(spec: Any, matched: dict[str, Any]) -> Any:
+    if isinstance(spec, dict) and "ref" in spec:
+        pattern, field = spec["ref"].split(".", 1)
+        return matched.get(pattern, {}).get(field)
+    if isinstance(spec, dict) and "add" in spec:
+        parts = [_value(p, matched) for p in spec["add"]]
+        if any(p is None for p in parts):
+            return NEVER  # an untimed turn: the deadline cannot be missed
+        return sum(parts)
+    return spec
+
+
+class _Recorder:
+    """Where one ruleset's actions put their firings and errors."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.errors: list[BaseException] = []
+
+
+_recorders: dict[str, _Recorder] = {}
+
+
+def _make_action(recorder: _Recorder, rule_name: str, action: Action):  # noqa: ANN202 - durable's callback
+    def run(c):  # noqa: ANN001 - a durable Closure; exactly one positional argument, or it turns async
+        if rule_name == DONE_RULE:
+            return
+        try:
+            matched = c._m
+            if isinstance(matched, dict):
+                facts: Any = {k: dict(v) for k, v in matched.items()}
+            else:  # a ``count`` rule: a list of matches
+                facts = [dict(x._d) for x in c.m]
+            for op in action.do:
+                if op[0] == "emit":
+                    recorder.events.append(Event(action.policy, op[1], facts))
+                elif op[0] == "assert":
+                    c.assert_fact({k: _value(v, facts) for k, v in op[1].items()})
+                elif op[0] == "retract":
+                    c.retract_fact(dict(facts[op[1]]))
+        except BaseException as exc:  # the engine would swallow it: record, re-raise after the assert
+            recorder.errors.append(exc)
+
+    return run
+
+
+class Session:
+    """Runs one compiled ruleset over conversations, one fresh engine session each."""
+
+    def __init__(self, ruleset: CompiledRuleset) -> None:
+        self.ruleset = ruleset
+        with _lock:
+            if ruleset.name not in _registered:
+                recorder = _Recorder()
+                definition = copy.deepcopy(ruleset.rules)
+                for rule_name, rule in definition.items():
+                    rule["run"] = _make_action(recorder, rule_name, ruleset.actions[rule_name])
+                _get_host().set_rulesets({ruleset.name: definition})
+                _registered.add(ruleset.name)
+                _recorders[ruleset.name] = recorder
+        self._recorder = _recorders[ruleset.name]
+
+    def run(self, facts: Iterable[dict[str, Any]]) -> list[Event]:
+        """Assert ``facts`` (turn facts, then optionally one ``end``) in a fresh session; return the firings.
+
+        Raises:
+            EngineError: if an action raised, or the engine refused a fact.
+        """
+        host = _get_host()
+        rec = self._recorder
+        rec.events, rec.errors = [], []
+        sid = str(next(_sids))
+        name = self.ruleset.name
+        ended = False
+        failure: BaseException | None = None
+        try:
+            for fact in facts:
+                if fact.get("type") == "end":
+                    ended = True
+                try:
+                    host.assert_fact(name, dict(fact, sid=sid))
+                except _durable.MessageNotHandledException:
+                    pass
+                if rec.errors:
+                    break
+        except Exception as exc:  # the engine refused a fact (size, type): report it, still clean up
+            failure = exc
+        try:
+            if not ended:
+                host.assert_fact(name, {"sid": sid, "type": "end", "t": NEVER, "n": 0, "timed": 0})
+        except Exception as exc:  # pragma: no cover - the session is leaked rather than crash on delete
+            raise EngineError(f"rules engine error in ruleset {name}: {exc}") from exc
+        host.delete_state(name, sid)
+        problem = failure or (rec.errors[0] if rec.errors else None)
+        if problem is not None:
+            raise EngineError(f"rules engine error in ruleset {name}: {type(problem).__name__}: {problem}") from problem
+        events, rec.events = rec.events, []
+        return events

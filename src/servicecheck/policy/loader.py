@@ -1,0 +1,370 @@
+"""Discover policy packs, validate every file strictly, and build the PolicySet."""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from servicecheck.errors import PolicyError
+from servicecheck.model import Severity
+from servicecheck.policy import schema as schemas
+from servicecheck.rule_types import REGISTRY
+from servicecheck.yamlsource import Located, YamlError, load
+
+STEM_PATTERN = "^[a-z][a-z0-9-]*$"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One validated policy; ``id`` is ``<pack>.<file stem>``, never typed by hand."""
+
+    id: str
+    pack: str
+    title: str
+    severity: Severity
+    rule: dict[str, Any]
+    message: str
+    path: str
+    rationale: str = ""
+    weight: float = 1.0
+    critical: bool = False
+    enabled: bool = True
+    applies_to: tuple[str, ...] = ("transcript",)
+    link: str | None = None
+    examples: dict[str, list[Any]] = field(default_factory=dict)
+    signal_speakers: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def short_id(self) -> str:
+        """The id without its pack (``no-deflection``)."""
+        return self.id.split(".", 1)[-1]
+
+    @property
+    def kind(self) -> str:
+        """The rule kind."""
+        return str(self.rule["kind"])
+
+    def speaker_for(self, clause: dict[str, Any]) -> str:
+        """The speaker a clause names, else the speaker its first signal declares."""
+        if clause.get("speaker"):
+            return str(clause["speaker"])
+        names = [clause["signal"]] if "signal" in clause else list(clause.get("any-signal", []))
+        for name in names:
+            speaker = self.signal_speakers.get(name)
+            if speaker in ("agent", "customer"):
+                return speaker
+        return "agent"  # script signals are said by the document, i.e. on the agent's side
+
+
+@dataclass
+class Pack:
+    """A folder of policies and signals."""
+
+    name: str
+    version: str
+    path: str
+    description: str = ""
+    policies: list[Policy] = field(default_factory=list)
+    signals: dict[str, Any] = field(default_factory=dict)  # name -> signals.SignalDef
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
+    negators: dict[str, list[str]] = field(default_factory=dict)
+    sources: dict[str, Located] = field(default_factory=dict, repr=False)  # policy id -> parsed file
+
+
+@dataclass
+class PolicySet:
+    """The packs in force, their enabled policies in order, and every signal they can use."""
+
+    packs: list[Pack]
+    policies: list[Policy]
+    signals: dict[str, Any]
+    spellings: dict[str, dict[str, str]]
+    negators: dict[str, list[str]]
+
+    def get(self, ident: str) -> Policy:
+        """A policy by full id (``pack.name``) or by its short id when that is unambiguous."""
+        every = [p for pack in self.packs for p in pack.policies]
+        for p in every:
+            if p.id == ident:
+                return p
+        matches = [p for p in every if p.short_id == ident]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise KeyError(f"{ident!r} is ambiguous: " + ", ".join(p.id for p in matches))
+        raise KeyError(f"no policy {ident!r}")
+
+    def signals_used(self) -> set[str]:
+        """The signals some enabled policy reads."""
+        used: set[str] = set()
+        for p in self.policies:
+            used.update(REGISTRY[p.kind].signals(p.rule))
+        return used
+
+    def fingerprint(self) -> str:
+        """A digest of everything that shapes the compiled rules (to name rulesets and caches)."""
+        import hashlib
+        import json
+
+        doc = [(p.id, p.rule, sorted(p.signal_speakers.items())) for p in self.policies]
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def default_pack_root() -> Path:
+    """The folder holding the default pack(s), shipped in the wheel."""
+    return Path(str(importlib.resources.files("servicecheck.default_pack")))
+
+
+def find_packs(directory: Path) -> list[Path]:
+    """A pack folder itself, or the pack folders directly inside ``directory``."""
+    if (directory / "pack.yaml").is_file():
+        return [directory]
+    return sorted(p for p in directory.iterdir() if p.is_dir() and (p / "pack.yaml").is_file())
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _key_path(path: Iterable[Any]) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _describe(error: Any) -> tuple[list[Any], bool, str]:
+    """Turn a jsonschema error into (path to point at, point at the key?, reason)."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            expected = ", ".join(sorted(allowed))
+            return path + [extra[0]], True, f"unknown key {extra[0]!r} (expected one of: {expected})"
+    if error.validator == "oneOf" and all(
+        set(s) == {"required"} for s in error.schema.get("oneOf", []) if isinstance(s, dict)
+    ):
+        names = [s["required"][0] for s in error.schema["oneOf"]]
+        return path, False, "needs exactly one of " + " or ".join(repr(n) for n in names)
+    if error.validator == "required":
+        return path, False, error.message
+    if error.context:
+        from jsonschema.exceptions import best_match
+
+        return _describe(best_match(error.context))
+    return path, False, error.message
+
+
+def validate(data: Any, schema: dict[str, Any], located: Located, file: str, prefix: tuple[Any, ...] = ()) -> list[str]:
+    """Every schema error as ``file:line:col: $.key.path: reason``, in file order."""
+    from jsonschema import Draft202012Validator
+
+    problems: list[tuple[int, int, str]] = []
+    for error in Draft202012Validator(schema).iter_errors(data):
+        path, at_key, reason = _describe(error)
+        full = list(prefix) + path
+        mark = located.mark(full, key=at_key)
+        problems.append((mark.line, mark.column, f"{file}:{mark.line}:{mark.column}: {_key_path(full)}: {reason}"))
+    return [p[2] for p in sorted(problems)]
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Located | None:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read: {exc}")
+        return None
+    try:
+        return load(text)
+    except YamlError as exc:
+        where = f"{path}:{exc.line}:{exc.column}" if exc.line else str(path)
+        problems.append(f"{where}: {exc.message}")
+        return None
+
+
+def _signal_refs(rule: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every signal name a rule block mentions, with its key path."""
+    if isinstance(rule, dict):
+        for k, v in rule.items():
+            if k == "signal" and isinstance(v, str):
+                yield at + (k,), v
+            elif k == "any-signal" and isinstance(v, list):
+                for i, name in enumerate(v):
+                    if isinstance(name, str):
+                        yield at + (k, i), name
+            else:
+                yield from _signal_refs(v, at + (k,))
+    elif isinstance(rule, list):
+        for i, v in enumerate(rule):
+            yield from _signal_refs(v, at + (i,))
+
+
+def load_pack(directory: Path, problems: list[str]) -> Pack | None:
+    """Read and validate one pack folder; append every problem found to ``problems``."""
+    from servicecheck import signals as sigmod
+    from servicecheck.text.patterns import PatternError, compile_pattern
+
+    start = len(problems)
+    meta_file = directory / "pack.yaml"
+    meta = _read_yaml(meta_file, problems)
+    if meta is None:
+        return None
+    problems.extend(validate(meta.data, schemas.PACK_SCHEMA, meta, str(meta_file)))
+    if len(problems) > start:
+        return None
+    pack = Pack(str(meta.data["name"]), str(meta.data["version"]), str(directory), meta.data.get("description", ""))
+
+    lexicon_file = directory / "lexicon.yaml"
+    if lexicon_file.is_file():
+        lex = _read_yaml(lexicon_file, problems)
+        if lex is not None:
+            errs = validate(lex.data, sigmod.LEXICON_SCHEMA, lex, str(lexicon_file))
+            problems.extend(errs)
+            if not errs:
+                spellings, negators = sigmod.load_lexicon(lex.data or {})
+                pack.spellings = {k: dict(v) for k, v in spellings.items()}
+                pack.negators = {k: list(v) for k, v in negators.items()}
+
+    signal_dir = directory / "signals"
+    for file in sorted(signal_dir.glob("*.yaml")) if signal_dir.is_dir() else []:
+        located = _read_yaml(file, problems)
+        if located is None:
+            continue
+        errs = validate(located.data, sigmod.SIGNAL_SCHEMA, located, str(file))
+        if not _stem_ok(file, problems):
+            continue
+        if errs:
+            problems.extend(errs)
+            continue
+        bad = False
+        for section in ("patterns", "exceptions"):
+            for lang, sources in (located.data.get(section) or {}).items():
+                for i, source in enumerate(sources):
+                    try:
+                        compile_pattern(source, pack.spellings.get(lang))
+                    except PatternError as exc:
+                        mark = located.mark((section, lang, i))
+                        problems.append(f"{file}:{mark.line}:{mark.column}: $.{section}.{lang}[{i}]: {exc}")
+                        bad = True
+        if not bad:
+            pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
+
+    for file in sorted(directory.glob("*.yaml")):
+        if file.name in ("pack.yaml", "lexicon.yaml"):
+            continue
+        located = _read_yaml(file, problems)
+        if located is None or not _stem_ok(file, problems):
+            continue
+        data = located.data
+        errs = validate(data, schemas.POLICY_BASE, located, str(file))
+        if not errs:
+            errs = validate(data["rule"], schemas.rule_schema(data["rule"]["kind"]), located, str(file), ("rule",))
+        if errs:
+            problems.extend(errs)
+            continue
+        pack.policies.append(
+            Policy(
+                id=f"{pack.name}.{file.stem}",
+                pack=pack.name,
+                title=data["title"],
+                severity=Severity.parse(data["severity"]),
+                rule=data["rule"],
+                message=data["message"],
+                path=str(file),
+                rationale=data.get("rationale", ""),
+                weight=float(data.get("weight", 1)),
+                critical=bool(data.get("critical", False)),
+                enabled=bool(data.get("enabled", True)),
+                applies_to=tuple(data.get("applies-to", ["transcript"])),
+                link=data.get("link"),
+                examples=data.get("examples") or {},
+            )
+        )
+        pack.sources[pack.policies[-1].id] = located
+    return pack if len(problems) == start else None
+
+
+def _stem_ok(file: Path, problems: list[str]) -> bool:
+    import re
+
+    if re.match(STEM_PATTERN, file.stem):
+        return True
+    problems.append(f"{file}: file name must be lower-case words joined by '-' (it becomes the id)")
+    return False
+
+
+def load_policies(
+    directories: Iterable[str | os.PathLike[str]] = (),
+    *,
+    include_default: bool = True,
+) -> PolicySet:
+    """Load the default pack (unless excluded) and every pack in ``directories``.
+
+    A pack whose ``name`` equals one already loaded replaces it (so a team can
+    ship its own ``service-standards``); other packs are added.
+
+    Raises:
+        PolicyError: with every problem of every file, one line each.
+    """
+    problems: list[str] = []
+    roots: list[Path] = [default_pack_root()] if include_default else []
+    for d in directories:
+        path = Path(d)
+        if not path.is_dir():
+            problems.append(f"{path}: not a policy pack folder")
+            continue
+        roots.append(path)
+    packs: dict[str, Pack] = {}
+    for root in roots:
+        found = find_packs(root)
+        if not found:
+            problems.append(f"{root}: no pack.yaml here or in its sub-folders")
+        for directory in found:
+            pack = load_pack(directory, problems)
+            if pack is not None:
+                packs.pop(pack.name, None)
+                packs[pack.name] = pack
+    if problems:
+        raise PolicyError(problems)
+    return _assemble(list(packs.values()))
+
+
+def _assemble(packs: list[Pack]) -> PolicySet:
+    """Resolve every signal reference (own pack first, then the others) and merge the lexicons."""
+    problems: list[str] = []
+    signals: dict[str, Any] = {}
+    spellings: dict[str, dict[str, str]] = {}
+    negators: dict[str, list[str]] = {}
+    for pack in packs:
+        for name, sig in pack.signals.items():
+            signals.setdefault(name, sig)
+        for lang, table in pack.spellings.items():
+            spellings.setdefault(lang, {}).update(table)
+        for lang, words in pack.negators.items():
+            negators.setdefault(lang, [])
+            negators[lang] += [w for w in words if w not in negators[lang]]
+    policies: list[Policy] = []
+    for pack in packs:
+        for policy in pack.policies:
+            file, located = policy.path, pack.sources[policy.id]
+            speakers: dict[str, str] = {}
+            for path, name in _signal_refs(policy.rule):
+                sig = pack.signals.get(name) or signals.get(name)
+                if sig is None:
+                    mark = located.mark(("rule",) + path)
+                    known = ", ".join(sorted(signals)) or "none"
+                    problems.append(
+                        f"{file}:{mark.line}:{mark.column}: {_key_path(('rule',) + path)}: "
+                        f"unknown signal {name!r} (known: {known})"
+                    )
+                    continue
+                speakers[name] = sig.speaker
+            policy.signal_speakers.update(speakers)
+            if policy.enabled:
+                policies.append(policy)
+    if problems:
+        raise PolicyError(problems)
+    return PolicySet(packs, policies, signals, spellings, negators)

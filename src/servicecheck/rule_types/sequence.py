@@ -1,0 +1,147 @@
+"""Rule kind ``sequence``: after a trigger, stages must occur in order.
+
+``trigger`` is a clause (speaker + signal); only its first occurrence starts the
+sequence. ``stages`` is a list of clauses with a ``name`` (and ``optional: true`` for
+a stage that earns credit but is never reported missing). ``order: strict`` (the
+default) wants each stage at or after the previous one; ``order: any`` accepts them
+anywhere after the trigger. Missing and out-of-order stages are reported in one
+finding at the trigger turn; partial credit (stages reached / stages) is in the
+scorecard detail. ``n/a`` when nothing triggers.
+
+In the engine the trigger asserts a ``seq`` fact; each stage asserts a ``stage`` fact
+when a matching turn joins the previous stage's fact; at the end, a stage with no
+fact is missing, and a stage whose signal was seen but not in order is out of order.
+
+Failing example (``least-complaint-handling``)::
+
+    Customer: My parcel never arrived, this is ridiculous.     <- finding, turn 1: no solve
+    Agent: I'm so sorry about that.
+
+Passing example::
+
+    Customer: My parcel never arrived, this is ridiculous.
+    Agent: I'm so sorry. I'm sending a replacement by express today.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from servicecheck.rule_types.base import (
+    Action,
+    CompiledRule,
+    Event,
+    FindingMaker,
+    Outcome,
+    clause_schema,
+    signal_names,
+    turn_condition,
+)
+
+if TYPE_CHECKING:
+    from servicecheck.model import Conversation
+    from servicecheck.policy.loader import Policy
+
+NAME = "sequence"
+STAGE_SCHEMA = clause_schema(
+    {"name": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"}, "optional": {"type": "boolean"}}
+)
+STAGE_SCHEMA["required"] = ["name"]
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "trigger", "stages"],
+    "properties": {
+        "kind": {"const": NAME},
+        "trigger": clause_schema(),
+        "stages": {"type": "array", "items": STAGE_SCHEMA, "minItems": 1, "maxItems": 20},
+        "order": {"enum": ["strict", "any"]},
+    },
+}
+
+
+def signals(rule: dict[str, Any]) -> list[str]:
+    """Signals the rule reads."""
+    names = signal_names(rule["trigger"])
+    for stage in rule["stages"]:
+        names += signal_names(stage)
+    return names
+
+
+def compile(policy: Policy) -> dict[str, CompiledRule]:
+    """Trigger, one rule per stage, and two end rules per stage (missing, out of order)."""
+    rule = policy.rule
+    pid = policy.id
+    strict = rule.get("order", "strict") == "strict"
+    seq = {"$and": [{"type": "seq"}, {"p": pid}]}
+
+    def stage_fact(i: int) -> dict[str, Any]:
+        return {"$and": [{"type": "stage"}, {"p": pid}, {"i": i}]}
+
+    rules: dict[str, CompiledRule] = {
+        "trigger": CompiledRule(
+            {"all": [{"m": turn_condition(policy.speaker_for(rule["trigger"]), signal_names(rule["trigger"]))},
+                     {"x$not": seq}]},
+            Action(pid, [["emit", "applies"], ["assert", {"type": "seq", "p": pid, "t": {"ref": "m.t"}}]]),
+        )
+    }
+    for i, stage in enumerate(rule["stages"]):
+        speaker = policy.speaker_for(stage)
+        names = signal_names(stage)
+        after = "prev" if strict and i > 0 else "sq"
+        op = "$gte" if after == "prev" else "$gt"
+        patterns: list[dict[str, Any]] = [{"sq": seq}]
+        if after == "prev":
+            patterns.append({"prev": stage_fact(i - 1)})
+        patterns.append({"m": turn_condition(speaker, names, {op: {"t": {after: "t"}}})})
+        patterns.append({"x$not": stage_fact(i)})
+        rules[f"stage{i}"] = CompiledRule(
+            {"all": patterns},
+            Action(pid, [["assert", {"type": "stage", "p": pid, "i": i, "t": {"ref": "m.t"}}], ["emit", f"stage{i}"]]),
+        )
+        if stage.get("optional"):
+            continue
+        rules[f"missing{i}"] = CompiledRule(
+            {"all": [{"end": {"type": "end"}}, {"sq": seq}, {"x$not": stage_fact(i)}]},
+            Action(pid, [["emit", f"missing{i}"]]),
+        )
+        rules[f"seen{i}"] = CompiledRule(
+            {"all": [{"end": {"type": "end"}}, {"sq": seq},
+                     {"m": turn_condition(speaker, names, {"$gt": {"t": {"sq": "t"}}})},
+                     {"x$not": stage_fact(i)}]},
+            Action(pid, [["emit", f"seen{i}"]]),
+        )
+    return rules
+
+
+def outcome(policy: Policy, events: list[Event], conversation: Conversation, make: FindingMaker) -> Outcome:
+    """One finding at the trigger naming the missing and out-of-order stages."""
+    applies = [e for e in events if e.event == "applies"]
+    if not applies:
+        return Outcome([], "n/a")
+    trigger = applies[0].fact("m")["t"]
+    stages = policy.rule["stages"]
+    fired = {e.event for e in events}
+    reached = [s["name"] for i, s in enumerate(stages) if f"stage{i}" in fired]
+    missing = [s["name"] for i, s in enumerate(stages) if f"missing{i}" in fired and f"seen{i}" not in fired]
+    disordered = [s["name"] for i, s in enumerate(stages) if f"missing{i}" in fired and f"seen{i}" in fired]
+    detail = {"stages": [s["name"] for s in stages], "reached": reached,
+              "credit": round(len(reached) / len(stages), 3)}
+    if not missing and not disordered:
+        return Outcome([], "pass", detail)
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if disordered:
+        parts.append("out of order " + ", ".join(disordered))
+    finding = make(
+        policy,
+        conversation,
+        trigger,
+        {"turn": trigger, "trigger": {"turn": trigger}, "missing": ", ".join(missing),
+         "out_of_order": ", ".join(disordered), "stages": "; ".join(parts)},
+        window=(trigger, len(conversation.turns)),
+        detail={"missing": missing, "out_of_order": disordered, "reached": reached},
+        signals=signal_names(policy.rule["trigger"]),
+    )
+    return Outcome([finding], "fail", detail)

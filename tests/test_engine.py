@@ -1,0 +1,87 @@
+"""The durable-rules adapter: its workarounds for the engine's traps, pinned by tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from servicecheck.compiler import CompiledRuleset
+from servicecheck.engine import Session
+from servicecheck.errors import EngineError
+from servicecheck.rule_types.base import Action
+
+
+def ruleset(name: str, rules: dict, actions: dict) -> CompiledRuleset:
+    rules = dict(rules, done={"all": [{"m": {"type": "end"}}], "pri": 1000})
+    actions = dict(actions, done=Action("", []))
+    return CompiledRuleset(name, "transcript", rules, actions, ())
+
+
+def test_more_conversations_than_the_live_session_limit() -> None:
+    # A ruleset holds at most 1,024 live sessions: each run must delete its own.
+    rs = ruleset("t_many", {"hit": {"all": [{"m": {"$and": [{"type": "turn"}, {"x": 1}]}}]}},
+                 {"hit": Action("p", [["emit", "violation"]])})
+    session = Session(rs)
+    fired = 0
+    for i in range(1500):
+        facts = [{"type": "turn", "t": 1, "x": i % 2}, {"type": "end", "t": 2}]
+        fired += len(session.run(facts))
+    assert fired == 750
+
+
+def test_sessions_where_no_rule_fires_are_deleted_without_crashing() -> None:
+    # Deleting a session in which no action ever ran segfaults durable-rules; the
+    # adapter always asserts an end fact that a catch-all rule fires on. Run in a
+    # child process so that a regression shows as a crash, not a dead test runner.
+    code = (
+        "from servicecheck.compiler import CompiledRuleset\n"
+        "from servicecheck.engine import Session\n"
+        "from servicecheck.rule_types.base import Action\n"
+        "rules = {'hit': {'all': [{'m': {'$and': [{'type': 'turn'}, {'x': 99}]}}]},"
+        " 'done': {'all': [{'m': {'type': 'end'}}], 'pri': 1000}}\n"
+        "acts = {'hit': Action('p', [['emit', 'v']]), 'done': Action('', [])}\n"
+        "s = Session(CompiledRuleset('t_quiet', 'transcript', rules, acts, ()))\n"
+        "n = sum(len(s.run([{'type': 'turn', 't': 1, 'x': 0}])) for _ in range(300))\n"
+        "print(n)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0"
+
+
+def test_errors_inside_actions_are_raised_not_swallowed() -> None:
+    rs = ruleset("t_err", {"hit": {"all": [{"m": {"type": "turn"}}]}},
+                 {"hit": Action("p", [["retract", "nosuchpattern"]])})
+    with pytest.raises(EngineError, match="KeyError"):
+        Session(rs).run([{"type": "turn", "t": 1}, {"type": "end", "t": 2}])
+    # ... and the session was cleaned up: the next run works.
+    ok = ruleset("t_err2", {"hit": {"all": [{"m": {"type": "turn"}}]}}, {"hit": Action("p", [["emit", "v"]])})
+    assert len(Session(ok).run([{"type": "turn", "t": 1}])) == 1
+
+
+def test_the_compiled_definition_is_not_mutated() -> None:
+    rules = {"hit": {"all": [{"m": {"type": "turn"}}]}}
+    rs = ruleset("t_mut", rules, {"hit": Action("p", [["emit", "v"]])})
+    before = copy.deepcopy(rs.rules)
+    Session(rs).run([{"type": "turn", "t": 1}])
+    assert rs.rules == before
+    json.dumps(rs.to_json())  # still plain data
+
+
+def test_engine_trap_or_must_come_last() -> None:
+    # durable-rules 2.0.28 drops the terms after an $or inside an $and. If this test
+    # starts failing, the engine changed and rule_types.base.turn_condition can relax.
+    def build(order: str) -> CompiledRuleset:
+        limit = {"$lte": {"k": {"pend": "dl"}}}
+        either = {"$or": [{"a": True}, {"b": True}]}
+        terms = [{"type": "turn"}, limit, either] if order == "last" else [{"type": "turn"}, either, limit]
+        return ruleset(f"t_or_{order}", {"r": {"all": [{"pend": {"type": "pending"}}, {"resp": {"$and": terms}}]}},
+                       {"r": Action("p", [["emit", "answered"]])})
+
+    facts = [{"type": "pending", "dl": 2}, {"type": "turn", "t": 1, "k": 5, "a": True}, {"type": "end", "t": 2}]
+    assert Session(build("last")).run(facts) == []  # k=5 > dl=2: correctly no match
+    assert len(Session(build("mid")).run(facts)) == 1  # the trap: the limit was ignored

@@ -1,0 +1,321 @@
+"""The library entry points: load policies, audit transcripts, lint documents, annotate turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator, Mapping
+
+from servicecheck import langid
+from servicecheck.compiler import CompiledRuleset, compile_policies
+from servicecheck.engine import Session
+from servicecheck.errors import ExitCode
+from servicecheck.facts import conversation_facts
+from servicecheck.model import Conversation, Finding, InputProblem, Location, PolicyStatus, Report, Result, Severity, Span
+from servicecheck.policy.loader import Policy, PolicySet, load_policies
+from servicecheck.rule_types import REGISTRY
+from servicecheck.suppress import is_suppressed
+
+__all__ = ["Auditor", "load_policies", "audit", "lint", "annotate", "exit_code", "policy_summaries"]
+
+
+class _SafeFormat(dict):  # type: ignore[type-arg]
+    """``str.format_map`` context that leaves unknown placeholders visible instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class _Attr(dict):  # type: ignore[type-arg]
+    """A dict whose keys read as attributes too, for ``{trigger.turn}`` in messages."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return "{" + name + "}"
+
+    def __format__(self, spec: str) -> str:
+        return str(dict(self))
+
+
+@dataclass
+class Auditor:
+    """Audits conversations with one compiled PolicySet (reuse it: compilation is done once)."""
+
+    policyset: PolicySet
+    language: str | None = None  # force "fr"/"en"; None or "auto" = the input's, else detected
+    _rulesets: dict[str, CompiledRuleset] = field(init=False, repr=False)
+    _sessions: dict[str, Session] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from servicecheck.signals import SignalMatcher
+
+        self._rulesets = compile_policies(self.policyset)
+        self.matcher = SignalMatcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
+        self._used = self.policyset.signals_used()
+
+    # ------------------------------------------------------------ helpers
+    def language_of(self, conversation: Conversation) -> str | None:
+        """The language the conversation is matched in."""
+        if self.language and self.language != "auto":
+            return self.language
+        if conversation.language in ("fr", "en"):
+            return conversation.language
+        return langid.detect(" ".join(t.text for t in conversation.turns[:20]))
+
+    def hits(self, conversation: Conversation, language: str | None, only: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The signals of every turn: one ``{signal: Hit}`` per turn."""
+        wanted = set(only) if only is not None else None
+        return [
+            self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted)
+            for t in conversation.turns
+        ]
+
+    def _session(self, target: str) -> Session:
+        if target not in self._sessions:
+            self._sessions[target] = Session(self._rulesets[target])
+        return self._sessions[target]
+
+    # ------------------------------------------------------------ running
+    def check(self, conversation: Conversation) -> Result:
+        """Audit one conversation (or lint one document unit) and score it."""
+        target = conversation.kind if conversation.kind in self._rulesets else "transcript"
+        ruleset = self._rulesets[target]
+        language = self.language_of(conversation)
+        conversation = replace(conversation, language=language)
+        hits = self.hits(conversation, language, self._used)
+        events = self._session(target).run(conversation_facts(conversation, [list(h) for h in hits]))
+        by_policy: dict[str, list[Any]] = {}
+        for event in events:
+            by_policy.setdefault(event.policy, []).append(event)
+
+        maker = _FindingMaker(self, hits, language)
+        findings: list[Finding] = []
+        statuses: list[PolicyStatus] = []
+        suppressions = conversation.metadata.get("suppress", []) if conversation.kind != "transcript" else []
+        for policy in ruleset.policies:
+            out = REGISTRY[policy.kind].outcome(policy, by_policy.get(policy.id, []), conversation, maker)
+            kept = [f for f in out.findings if not is_suppressed(f, policy, suppressions)]
+            status = out.status
+            if status == "fail" and not kept:
+                status = "pass"  # every finding was suppressed
+            findings.extend(kept)
+            statuses.append(PolicyStatus(policy.id, status, policy.weight, policy.critical, out.detail))
+        findings.sort(key=lambda f: f.sort_key)
+        score, auto_failed = score_of(statuses)
+        return Result(conversation, tuple(findings), tuple(statuses), score, auto_failed)
+
+
+def score_of(statuses: Iterable[PolicyStatus]) -> tuple[float | None, bool]:
+    """100 x passed weight / applicable weight; a failed critical policy scores 0 (auto-fail)."""
+    applicable = [s for s in statuses if s.status in ("pass", "fail")]
+    if any(s.critical and s.status == "fail" for s in applicable):
+        return 0.0, True
+    total = sum(s.weight for s in applicable)
+    if not total:
+        return None, False
+    passed = sum(s.weight for s in applicable if s.status == "pass")
+    return round(100.0 * passed / total, 1), False
+
+
+class _FindingMaker:
+    """Builds findings: message, evidence and file location (the runner owns positions)."""
+
+    def __init__(self, auditor: Auditor, hits: list[dict[str, Any]], language: str | None) -> None:
+        self.auditor = auditor
+        self.hits = hits
+        self.language = language
+
+    def __call__(
+        self,
+        policy: Policy,
+        conversation: Conversation,
+        turn: int | None,
+        context: dict[str, Any] | None = None,
+        *,
+        signals: Iterable[str] = (),
+        near_miss_signals: Iterable[str] = (),
+        window: tuple[int, int] | None = None,
+        related: tuple[int, ...] = (),
+        detail: dict[str, Any] | None = None,
+    ) -> Finding:
+        ctx = _SafeFormat({k: _Attr(v) if isinstance(v, dict) else v for k, v in (context or {}).items()})
+        ctx.setdefault("policy", policy.id)
+        evidence = None
+        location = conversation.source
+        speaker = None
+        near_miss = None
+        near_turn = None
+        if turn is not None and 1 <= turn <= len(conversation.turns):
+            t = conversation.turns[turn - 1]
+            speaker = t.speaker
+            hit = next((self.hits[turn - 1][s] for s in signals if s in self.hits[turn - 1]), None)
+            if hit is not None:
+                evidence = Span(t.text[hit.start:hit.end], hit.start, hit.end)
+            line, column = t.locate(hit.start if hit is not None else 0)
+            if line is not None:
+                location = Location(conversation.source.path, line, column)
+            ctx.setdefault("speaker", t.speaker)
+        ctx.setdefault("evidence", evidence.text if evidence else "")
+        if near_miss_signals and window:
+            near_miss, near_turn = self._near_miss(conversation, list(near_miss_signals), window)
+        return Finding(
+            policy=policy.id,
+            severity=policy.severity,
+            message=policy.message.format_map(ctx),
+            turn=turn if conversation.kind == "transcript" else None,
+            speaker=speaker if conversation.kind == "transcript" else None,
+            evidence=evidence,
+            location=location,
+            window=window,
+            related=related,
+            near_miss=near_miss,
+            near_miss_turn=near_turn,
+            detail=detail or {},
+            template=conversation.name,
+        )
+
+    def _near_miss(
+        self, conversation: Conversation, signals: list[str], window: tuple[int, int]
+    ) -> tuple[Span | None, int | None]:
+        for t in conversation.turns[window[0] - 1 : window[1]]:
+            for s in signals:
+                misses = self.auditor.matcher.near_misses(t.text, t.speaker, self.language, conversation.kind, s)
+                if misses:
+                    m = misses[0]
+                    return Span(t.text[m.start:m.end], m.start, m.end), t.number
+        return None, None
+
+
+# ---------------------------------------------------------------- entry points
+
+TRANSCRIPT_SUFFIXES = (".json", ".jsonl", ".txt", ".csv", ".vtt", ".srt")
+DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".yaml", ".yml", ".json")
+
+
+def expand_paths(paths: Iterable[str], suffixes: tuple[str, ...]) -> Iterator[str]:
+    """Files as given; folders walked recursively (sorted, hidden entries skipped) for ``suffixes``."""
+    import os
+
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and name.lower().endswith(suffixes):
+                        yield os.path.join(root, name)
+        else:
+            yield path
+
+
+def audit(
+    paths: Iterable[str],
+    policyset: PolicySet,
+    *,
+    language: str | None = None,
+    input_format: str | None = None,
+    speakers: Mapping[str, str] | None = None,
+    agent_speaker: str | None = None,
+    auditor: Auditor | None = None,
+) -> Iterator[Result | InputProblem]:
+    """Audit every conversation of every file, in order; unreadable parts come out as InputProblem."""
+    from servicecheck.inputs import read_transcripts
+
+    auditor = auditor or Auditor(policyset, language)
+    for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
+        for item in read_transcripts(path, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker):
+            if isinstance(item, InputProblem):
+                yield item
+            else:
+                yield auditor.check(item)
+
+
+def lint(
+    paths: Iterable[str], policyset: PolicySet, *, language: str | None = None, auditor: Auditor | None = None
+) -> Iterator[Result | InputProblem]:
+    """Lint every document unit (named template or whole file) of every file."""
+    from servicecheck.inputs import read_document
+
+    auditor = auditor or Auditor(policyset, language)
+    for path in expand_paths(paths, DOCUMENT_SUFFIXES):
+        doc = read_document(path)
+        if isinstance(doc, InputProblem):
+            yield doc
+            continue
+        for unit in doc.units:
+            yield auditor.check(replace(unit, language=unit.language or doc.language))
+
+
+def annotate(
+    paths: Iterable[str],
+    policyset: PolicySet,
+    *,
+    language: str | None = None,
+    input_format: str | None = None,
+    speakers: Mapping[str, str] | None = None,
+    auditor: Auditor | None = None,
+) -> Iterator[tuple[Conversation, list[dict[str, Any]]] | InputProblem]:
+    """The signals found in every turn, with the hits that found them."""
+    from servicecheck.inputs import read_transcripts
+
+    auditor = auditor or Auditor(policyset, language)
+    for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
+        for item in read_transcripts(path, input_format=input_format, speakers=speakers):
+            if isinstance(item, InputProblem):
+                yield item
+                continue
+            lang = auditor.language_of(item)
+            yield replace(item, language=lang), auditor.hits(item, lang)
+
+
+def collect(items: Iterable[Result | InputProblem], policyset: PolicySet) -> Report:
+    """Gather a stream of results into one Report."""
+    report = Report(policies=policy_summaries(policyset))
+    for item in items:
+        if isinstance(item, InputProblem):
+            report.errors.append(item)
+        elif item.conversation.kind == "transcript":
+            report.conversations.append(item)
+        else:
+            report.documents.append(item)
+    return report
+
+
+def policy_summaries(policyset: PolicySet) -> list[dict[str, Any]]:
+    """What formatters need to know of each enabled policy."""
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "severity": str(p.severity),
+            "weight": p.weight,
+            "critical": p.critical,
+            "kind": p.kind,
+            "rationale": p.rationale,
+            "message": p.message,
+            "applies_to": list(p.applies_to),
+            "link": p.link,
+        }
+        for p in policyset.policies
+    ]
+
+
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "suggestion": Severity.SUGGESTION, "never": None}
+
+
+def exit_code(
+    findings: Iterable[Finding],
+    scores: Iterable[float | None],
+    errors: int,
+    fail_on: str = "error",
+    min_score: float | None = None,
+) -> ExitCode:
+    """The exit code of a run: 3 if inputs were unreadable, else 1 on findings/low score, else 0."""
+    if errors:
+        return ExitCode.UNREADABLE
+    threshold = FAIL_ON[fail_on]
+    if threshold is not None and any(f.severity >= threshold for f in findings):
+        return ExitCode.FINDINGS
+    if min_score is not None and any(s is not None and s < min_score for s in scores):
+        return ExitCode.FINDINGS
+    return ExitCode.OK

@@ -1,1 +1,1 @@
-"""policy."""
+"""Policy packs: discovery, strict validation and their JSON Schemas."""

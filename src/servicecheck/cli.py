@@ -17,7 +17,7 @@ from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageE
 from servicecheck.model import InputProblem, Report, Result
 
 FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "html", "github"]
-INPUT_FORMATS = ["json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys"]
+INPUT_FORMATS = ["json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb"]  # inputs.FORMATS
 
 
 # ---------------------------------------------------------------- shared options

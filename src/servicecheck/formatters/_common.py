@@ -16,8 +16,6 @@ from servicecheck.model import Finding, InputProblem, Location, Report, Result, 
 TOOL_NAME = "servicecheck"
 # Read through tool_version() at render time so that golden tests can pin it.
 TOOL_VERSION = __version__
-# The home page SARIF consumers link rules to; plain text in every other format.
-INFORMATION_URI = "https://pypi.org/project/servicecheck/"
 JSON_REPORT_VERSION = "1"
 
 STATUSES = ("pass", "fail", "n/a")

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import quote
 
 from servicecheck.formatters._common import (
-    INFORMATION_URI,
     TOOL_NAME,
     evidence_end,
     finding_context,
@@ -140,7 +139,6 @@ def sarif_log(report: Report) -> dict[str, Any]:
     driver: dict[str, Any] = {
         "name": TOOL_NAME,
         "version": version,
-        "informationUri": INFORMATION_URI,
         "rules": [_rule(pid, info.get(pid)) for pid in ids],
     }
     if re.fullmatch(r"\d+\.\d+\.\d+([-+].*)?", version):

@@ -1,0 +1,439 @@
+"""Turn raw turn text into the token stream that signal patterns match against.
+
+The rules (SPEC section 3, "Matching normalises text first"):
+
+* Unicode NFKC/NFKD compatibility folding, case folding, accents removed
+  (``œ`` -> ``oe``, ``æ`` -> ``ae``, ``ß`` -> ``ss``).
+* Apostrophes ``’ ‘ ` ´ ʼ`` become ``'`` and quotes ``« » “ ” „`` become ``"``.
+* French elisions are split: ``l' d' j' qu' n' s' c' m' t' jusqu' lorsqu'
+  puisqu'`` become their own token without the apostrophe (``c'est`` ->
+  ``c est``); any other apostrophe inside a word is dropped (``don't`` ->
+  ``dont``).
+* Inclusive forms fold to the masculine: ``client·e``, ``client.e·s``,
+  ``client(e)s``, ``client-e-s`` -> ``client`` / ``clients``.
+* A hyphen between two words separates them (``rapprochez-vous`` ->
+  ``rapprochez vous``); so does a change between digits and letters
+  (``24h`` -> ``24 h``, ``2j`` -> ``2 j``), so that ``{num}`` sees the number.
+* Decimal and clock numbers stay one token (``19,99``, ``4.30``, ``18:52``).
+* Punctuation and other symbols (emoji included) are tokens of their own.
+* Opaque things are one reserved token :data:`OPAQUE` (``§``) that counts as a
+  word but never equals a literal: template placeholders (``{{ name }}``,
+  ``{order_id}``, ``%s``, ``%(x)s``, ``${x}``), pseudonymisation tokens
+  (``_Name1_``), ``@handles``, URLs, e-mail addresses and transcription markers
+  (``[noise]``, ``<unk>``).  A literal ``§`` in the input is opaque too.
+* Hashtags: ``#NeverAgain`` -> ``# never again``: the ``#`` is a token of its
+  own and camel case inside the tag splits into words, so both a pattern
+  ``#useless`` (normalised the same way to ``# useless``) and a pattern
+  ``useless`` match it.
+* A letter typed three times or more in a row is squeezed to one:
+  ``merciiii`` -> ``merci``, ``sooorry`` -> ``sorry``, ``pleeease`` ->
+  ``please`` (no French or English word has a letter three times in a row;
+  the price is ``goood`` -> ``god``).
+* ``spellings`` (a per-language table from the pack's ``lexicon.yaml``) then
+  replaces whole word tokens (``jai`` -> ``j ai``, ``svp`` -> ``s il vous plait``).
+  A key must be one token; a replacement may be several.
+
+:func:`normalize` never raises on any ``str``, is idempotent on its own output
+text (given replacements that contain no key), and keeps, for every token, the
+span of the original text it came from so that evidence can be quoted.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import re2
+
+OPAQUE = "\u00a7"  # "§": the one token every placeholder, handle, URL, ... becomes
+SENTENCE_END = frozenset(".!?")  # tokens that `*` and `~N` never cross
+CLAUSE_END = frozenset(".!?,;:\u2014\u2013-()[]\"")  # tokens that end a clause (negation scope)
+
+ELISIONS = frozenset({"l", "d", "j", "qu", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu"})
+
+# Suffixes of French inclusive writing, after a middle dot or a period:
+# client·e, client·es, client·e·s, tou·te·s, conseiller·ere, lecteur·rice·s.
+_INCLUSIVE_DOT = frozenset(
+    "e es s ne nes le les te tes ere eres euse euses rice rices trice trices ice ices".split()
+)
+_INCLUSIVE_PAREN = frozenset("e es s ne nes le les ere eres euse euses rice rices trice trices".split())
+_DOTS = frozenset({"\u00b7", "."})
+
+_APOSTROPHES = frozenset("'\u2019\u2018`\u00b4\u02bc\u02b9\u2032\u201b\uff07")
+_QUOTES = frozenset('"\u00ab\u00bb\u201c\u201d\u201e\u201f\u2039\u203a\u2033\u301d\u301e\uff02')
+_MIDDLE_DOTS = frozenset("\u00b7\u22c5\u2219\u2027\u0387")
+_HYPHENS = frozenset("\u2010\u2011\u2043\u2212\ufe63\uff0d")
+_LETTER_FOLDS = {
+    "\u0153": "oe", "\u00e6": "ae", "\u00f8": "o", "\u0111": "d", "\u0142": "l", "\u00f0": "d",
+    "\u00fe": "th", "\u0127": "h", "\u0131": "i", "\u0140": "l", "\u0138": "q", "\u014b": "n",
+}
+
+# One scan of the original text finds the spans that become a single opaque token
+# (and hashtags, which are split later).  RE2 keeps the scan linear on huge lines.
+_SCAN_OPTIONS = re2.Options()
+_SCAN_OPTIONS.log_errors = False
+_OPAQUE_SCAN = re2.compile(
+    # Unbounded repetitions on purpose: RE2 is linear anyway, and counted
+    # repetitions would blow its program up.
+    r"(?P<mustache>\{\{[^{}\n]*\}\}|\{%[^\n%]*%\})"
+    r"|(?P<dollar>\$\{[^{}\s]+\})"
+    r"|(?P<brace>\{[A-Za-z_][A-Za-z0-9_.\-]*\})"
+    r"|(?P<printf>%\([A-Za-z_][A-Za-z0-9_]*\)[sdifr]|%[sdif])"
+    r"|(?P<url>(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)[^\s<>\"«»]+)"
+    r"|(?P<email>[A-Za-z0-9_.+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)"
+    r"|(?P<handle>@[A-Za-z0-9_]+)"
+    r"|(?P<pseudo>_[A-Za-z]+[0-9]*_)"
+    r"|(?P<marker>\[[A-Za-z][A-Za-z _\-]*\]|<[A-Za-z]+>)"
+    r"|(?P<hashtag>#[\pL\pN]+)"
+    r"|(?P<section>\x{00a7})",
+    _SCAN_OPTIONS,
+)
+_WORDCHAR = re.compile(r"[^\W_]")
+_URL_TRAILING = ".,;:!?)]}'\"\u2019"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Raw pieces of the folded stream: digit runs, letter runs, whitespace, one symbol.
+_RAW = re.compile(r"(\d+)|([^\W\d_]+)|(\s+)|(.)", re.S)
+_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")  # a letter typed three times or more in a row
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised text: ``text`` is ``tokens`` joined by single spaces.
+
+    ``tokens`` holds ``(token, orig_start, orig_end)``: the token's text and the
+    span of the original string it came from (a token that a spelling expanded
+    into several shares its source's span).
+    """
+
+    text: str
+    tokens: tuple[tuple[str, int, int], ...]
+    starts: tuple[int, ...] = field(default=(), repr=False, compare=False)  # offset of each token in ``text``
+
+    def __post_init__(self) -> None:
+        """Compute ``starts`` when the caller did not pass them."""
+        if len(self.starts) != len(self.tokens):
+            offsets, pos = [], 0
+            for tok, _s, _e in self.tokens:
+                offsets.append(pos)
+                pos += len(tok) + 1
+            object.__setattr__(self, "starts", tuple(offsets))
+
+    def token_index(self, offset: int) -> int:
+        """The index of the token that contains (or follows) ``offset`` of ``text``."""
+        return max(bisect.bisect_right(self.starts, offset) - 1, 0)
+
+    def original_span(self, norm_start: int, norm_end: int) -> tuple[int, int]:
+        """Map ``text[norm_start:norm_end]`` back to ``(start, end)`` in the original text.
+
+        Every token the span touches is included whole; the result always lies
+        inside the original text.  An empty or out-of-range span maps to an
+        empty span at the nearest token.
+        """
+        if not self.tokens:
+            return (0, 0)
+        norm_start = min(max(norm_start, 0), len(self.text))
+        norm_end = min(max(norm_end, norm_start), len(self.text))
+        first = self.token_index(norm_start)
+        if norm_start >= self.starts[first] + len(self.tokens[first][0]) and first + 1 < len(self.tokens):
+            first += 1  # the span starts on the space after a token
+        if norm_end <= norm_start:
+            pos = self.tokens[first][1]
+            return (pos, pos)
+        last = max(bisect.bisect_left(self.starts, norm_end) - 1, first)
+        return (self.tokens[first][1], self.tokens[last][2])
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """Fold one original character: compatibility form, case, accents, quote styles."""
+    if ch in _APOSTROPHES:
+        return "'"
+    if ch in _QUOTES:
+        return '"'
+    if ch in _MIDDLE_DOTS:
+        return "\u00b7"
+    if ch in _HYPHENS:
+        return "-"
+    if ch.isspace() or ch == "\u200b":
+        return " "
+    out = []
+    for c in unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold()):
+        if c in _LETTER_FOLDS:
+            out.append(_LETTER_FOLDS[c])
+            continue
+        cat = unicodedata.category(c)
+        if cat[0] == "M" or cat in ("Cf", "Cc", "Cs", "Co", "Cn"):
+            # Combining accents, zero-width formatting, controls and unassigned code
+            # points carry no wording; dropping them is what makes "é" == "e".
+            if c.isspace():
+                out.append(" ")
+            continue
+        if c in _APOSTROPHES:
+            c = "'"
+        elif c in _QUOTES:
+            c = '"'
+        out.append(c)
+    return "".join(out)
+
+
+@dataclass(slots=True)
+class _Tok:
+    text: str
+    kind: str  # "D" digits/number, "L" letters, "S" symbol, "O" opaque
+    start: int
+    end: int
+    glued: bool  # no whitespace between this token and the previous one
+
+
+def _scan_opaque(text: str) -> list[tuple[int, int, str]]:
+    """Spans of ``text`` that become one opaque token, and hashtag spans ("hashtag")."""
+    if "{" not in text and "%" not in text and "@" not in text and "_" not in text and "#" not in text \
+            and "[" not in text and "<" not in text and "\u00a7" not in text \
+            and "http" not in text.lower() and "www" not in text.lower():
+        return []
+    safe = _SURROGATES.sub("\ufffd", text)  # RE2 needs valid UTF-8; same length
+    found: list[tuple[int, int, str]] = []
+    for m in _OPAQUE_SCAN.finditer(safe):
+        kind = m.lastgroup or ""
+        start, end = m.span()
+        if kind == "url":
+            while end > start + 4 and text[end - 1] in _URL_TRAILING:
+                end -= 1
+        elif kind in ("handle", "pseudo", "hashtag"):
+            # No look-behind in RE2: check by hand that the tag starts a word.
+            if start > 0 and _WORDCHAR.match(text[start - 1]):
+                continue
+            if kind == "pseudo" and end < len(text) and _WORDCHAR.match(text[end]):
+                continue
+        found.append((start, end, "hashtag" if kind == "hashtag" else "opaque"))
+    return found
+
+
+def _fold_stream(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """Fold ``text`` into one stream; ``starts``/``ends`` map stream chars to the original (``None``: identity)."""
+    opaque_spans = _scan_opaque(text)
+    if not opaque_spans:
+        folded = list(map(_fold_char, text))
+        if all(len(f) == 1 for f in folded):
+            return "".join(folded), None, None  # the common case: one char in, one char out
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def put(c: str, a: int, b: int) -> None:
+        chars.append(c)
+        starts.append(a)
+        ends.append(b)
+
+    spans = iter(opaque_spans)
+    nxt = next(spans, None)
+    i = 0
+    n = len(text)
+    while i < n:
+        if nxt is not None and i == nxt[0]:
+            s, e, kind = nxt
+            if kind == "opaque":
+                put(" ", s, s)
+                put(OPAQUE, s, e)
+                put(" ", e, e)
+            else:  # hashtag: "#", then the tag split at camel-case humps
+                put("#", s, s + 1)
+                put(" ", s + 1, s + 1)
+                for j in range(s + 1, e):
+                    if j > s + 1 and text[j].isupper() and text[j - 1].islower():
+                        put(" ", j, j)
+                    for c in _fold_char(text[j]):
+                        put(c, j, j + 1)
+            i = e
+            nxt = next(spans, None)
+            continue
+        for c in _fold_char(text[i]):
+            put(c, i, i + 1)
+        i += 1
+    return "".join(chars), starts, ends
+
+
+def _raw_tokens(text: str) -> list[_Tok]:
+    """Fold ``text`` and cut it into digit runs, letter runs, symbols and opaque tokens."""
+    stream, starts, ends = _fold_stream(text)
+    toks: list[_Tok] = []
+    glued = False
+    for m in _RAW.finditer(stream):
+        kind_index = m.lastindex
+        if kind_index == 3:
+            glued = False
+            continue
+        a, b = m.span()
+        piece = m.group()
+        if kind_index == 1:
+            kind = "D"
+        elif kind_index == 2:
+            kind = "L"
+        else:
+            kind = "O" if piece == OPAQUE else "S"
+        if starts is None or ends is None:
+            toks.append(_Tok(piece, kind, a, b, glued and kind != "O"))
+        else:
+            toks.append(_Tok(piece, kind, starts[a], ends[b - 1], glued and kind != "O"))
+        glued = kind != "O"
+    return toks
+
+
+def _fold_inclusive(toks: list[_Tok]) -> list[_Tok]:
+    """Fold French inclusive writing (client·e·s, client(e)s, client-e-s) into one word."""
+    out: list[_Tok] = []
+    i = 0
+    n = len(toks)
+
+    def letters(k: int, allowed: frozenset[str] | None = None) -> bool:
+        return k < n and toks[k].kind == "L" and toks[k].glued and (allowed is None or toks[k].text in allowed)
+
+    def sym(k: int, chars: frozenset[str] | str) -> bool:
+        return k < n and toks[k].kind == "S" and toks[k].glued and toks[k].text in chars
+
+    def free_after(k: int) -> bool:
+        return k >= n or not toks[k].glued or toks[k].kind not in ("L", "D")
+
+    while i < n:
+        t = toks[i]
+        if t.kind == "L" and len(t.text) >= 2:
+            end = None
+            plural = False
+            if sym(i + 1, _DOTS) and letters(i + 2, _INCLUSIVE_DOT):
+                end = i + 2
+                plural = toks[i + 2].text.endswith("s")
+                if sym(i + 3, _DOTS) and letters(i + 4, frozenset({"s", "es"})):
+                    end = i + 4
+                    plural = True
+            elif sym(i + 1, "(") and letters(i + 2, _INCLUSIVE_PAREN) and sym(i + 3, ")"):
+                end = i + 3
+                plural = toks[i + 2].text.endswith("s")
+                if letters(i + 4, frozenset({"s"})):
+                    end = i + 4
+                    plural = True
+            elif sym(i + 1, "-") and letters(i + 2, frozenset({"e", "es"})):
+                end = i + 2
+                plural = toks[i + 2].text == "es"
+                if sym(i + 3, "-") and letters(i + 4, frozenset({"s"})):
+                    end = i + 4
+                    plural = True
+            if end is not None and free_after(end + 1):
+                word = t.text + ("s" if plural and not t.text.endswith("s") else "")
+                out.append(_Tok(word, "L", t.start, toks[end].end, t.glued))
+                i = end + 1
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _join_words(toks: list[_Tok]) -> list[_Tok]:
+    """Resolve apostrophes, hyphens and decimal numbers between glued tokens."""
+    out: list[_Tok] = []
+    i = 0
+    n = len(toks)
+    while i < n:
+        t = toks[i]
+        prev = out[-1] if out else None
+        nxt = toks[i + 1] if i + 1 < n else None
+        between = (
+            t.kind == "S" and t.glued and prev is not None and nxt is not None and nxt.glued
+            and prev.kind in ("L", "D") and nxt.kind in ("L", "D")
+        )
+        if between and t.text == "'":
+            assert prev is not None and nxt is not None
+            if prev.kind == "L" and nxt.kind == "L" and prev.text not in ELISIONS:
+                prev.text += nxt.text  # don't -> dont, aujourd'hui -> aujourdhui
+                prev.end = nxt.end
+                i += 2
+                continue
+            # An elision (c'est -> c est) or a digit next to the apostrophe (80's):
+            # drop the apostrophe, keep two tokens.
+            nxt.glued = False
+            i += 1
+            continue
+        if between and t.text == "-":
+            assert nxt is not None
+            nxt.glued = False  # rapprochez-vous -> rapprochez vous
+            i += 1
+            continue
+        if between and t.text in ".,:" and prev is not None and nxt is not None \
+                and prev.kind == "D" and nxt.kind == "D":
+            prev.text += t.text + nxt.text  # 19,99 / 4.30 / 18:52 stay one number
+            prev.end = nxt.end
+            i += 2
+            continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _squeeze(word: str) -> str:
+    """Shorten stretched letters: three or more in a row become one."""
+    return _STRETCHED.sub(lambda m: m.group(1), word)
+
+
+_PREPARED: dict[int, tuple[Mapping[str, str], dict[str, tuple[str, ...]]]] = {}
+
+
+def prepare_spellings(spellings: Mapping[str, str] | None) -> dict[str, tuple[str, ...]]:
+    """Normalise a spelling table once: key token -> replacement tokens.
+
+    Keys that do not normalise to exactly one token are skipped (the lexicon
+    loader reports them).  The result is cached per table object.
+    """
+    if not spellings:
+        return {}
+    cached = _PREPARED.get(id(spellings))
+    if cached is not None and cached[0] is spellings:
+        return cached[1]
+    table: dict[str, tuple[str, ...]] = {}
+    for key, value in spellings.items():
+        k = normalize(str(key)).text.split()
+        v = tuple(normalize(str(value)).text.split())
+        if len(k) == 1 and v and OPAQUE not in v:
+            table[k[0]] = v
+    if len(_PREPARED) > 64:
+        _PREPARED.clear()
+    _PREPARED[id(spellings)] = (spellings, table)
+    return table
+
+
+def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normalized:
+    """Normalise ``text`` for matching (see the module docstring for the rules).
+
+    Args:
+        text: any string (never raises).
+        spellings: optional token replacements applied after folding.
+
+    Returns:
+        The normalised text, its tokens and their original spans.
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    toks = _join_words(_fold_inclusive(_raw_tokens(text)))
+    table = prepare_spellings(spellings) if spellings else {}
+    final: list[tuple[str, int, int]] = []
+    for t in toks:
+        if t.kind == "L" and len(t.text) > 2 and _STRETCHED.search(t.text):
+            t.text = _squeeze(t.text)
+        if table and t.kind == "L" and t.text in table:
+            for piece in table[t.text]:
+                final.append((piece, t.start, t.end))
+        else:
+            final.append((t.text, t.start, t.end))
+    starts: list[int] = []
+    pos = 0
+    for tok, _s, _e in final:
+        starts.append(pos)
+        pos += len(tok) + 1
+    return Normalized(" ".join(tok for tok, _s, _e in final), tuple(final), tuple(starts))
+
+
+def is_word(token: str) -> bool:
+    """True for a word token (letters, digits or the opaque token), False for punctuation and symbols."""
+    return token == OPAQUE or bool(token) and (token[0].isalnum())

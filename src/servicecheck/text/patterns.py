@@ -1,0 +1,499 @@
+r"""Compile the signal pattern mini-language to linear-time RE2 regexes over normalised text.
+
+Syntax (SPEC section 3):
+
+=================  ==========================================================
+``merci``          a literal word, matched as a whole token after the same
+                   normalisation as the text (so ``c'est`` = ``c est``,
+                   ``désolé`` = ``desole``, ``e-mail`` = ``e mail``)
+``*``              one to ``max_gap`` tokens, never crossing ``.`` ``!`` ``?``
+``(a|b c|d)``      alternatives, nestable; an empty one, ``(a|)``, makes the
+                   group optional.  A group glued to letters is spelled out,
+                   so ``you('ll| will)`` = ``you'll`` or ``you will`` and
+                   ``d'(avoir|etre)`` = ``d'avoir`` or ``d'etre``
+``{word}``         any one word token (placeholders, handles and URLs count)
+``{num}``          one number token: digits (``3``, ``19,99``, ``18:52``) or a
+                   number word (``deux``, ``ten``)
+``a ~N b``         ``b`` starts at most ``N`` tokens after ``a`` ends (same
+                   sentence)
+``regex:...``      the rest of the pattern is a raw RE2 regex run on the
+                   normalised text; matches are widened to whole tokens
+``\\x``             the character ``x`` literally (for ``\\*``, ``\\(``, ...)
+=================  ==========================================================
+
+The normalised text is tokens joined by single spaces.  A compiled pattern is a
+regex in which every token is followed by one space; it runs on the text with a
+space added at both ends, behind a leading space, so that a match always begins
+and ends on token boundaries without look-around (which RE2 does not have).
+Several patterns combine into one alternation with a group each
+(:class:`PatternSet`), so a signal costs one search per language, not one per
+pattern.  RE2 guarantees linear time whatever the pattern.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+import re2
+
+from servicecheck.text.normalize import OPAQUE, normalize
+
+MAX_EXPANSION = 256  # alternatives a glued group may spell out to
+MAX_PROXIMITY = 50
+
+NUMBER_WORDS = (
+    "un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize "
+    "vingt trente quarante cinquante soixante cent cents mille "
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred thousand"
+).split()
+
+_TOKEN = r"[^ ]* "
+_GAP_TOKEN = r"[^ .!?][^ ]* "  # any token but a sentence end
+_WORD_RE = r"(?:[\pL\pN][^ ]* |" + OPAQUE + " )"
+_NUM_RE = r"(?:\pN[^ ]* |(?:" + "|".join(NUMBER_WORDS) + ") )"
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be compiled; ``column`` (1-based) points at the problem."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        """Record ``message`` and the 1-based ``column`` (``None`` when no column applies)."""
+        self.message = message
+        self.column = column
+        super().__init__(f"{message} (column {column})" if column else message)
+
+
+def _options(max_mem: int = 8 << 20) -> re2.Options:
+    opts = re2.Options()
+    opts.log_errors = False  # errors become PatternError; RE2's own log is noise
+    opts.max_mem = max_mem
+    return opts
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass
+class _Text:
+    text: str
+    column: int
+
+
+@dataclass
+class _Space:
+    pass
+
+
+@dataclass
+class _Wild:
+    column: int
+
+
+@dataclass
+class _Word:
+    column: int
+
+
+@dataclass
+class _Num:
+    column: int
+
+
+@dataclass
+class _Prox:
+    n: int
+    column: int
+
+
+@dataclass
+class _Group:
+    alternatives: list[list[_Item]]
+    column: int
+
+
+_Item = Union[_Text, _Space, _Wild, _Word, _Num, _Prox, _Group]  # noqa: UP007 (a runtime alias)
+
+
+class _Parser:
+    """Recursive descent over the pattern source; columns are 1-based."""
+
+    def __init__(self, source: str) -> None:
+        self.src = source
+        self.i = 0
+
+    def error(self, message: str, at: int | None = None) -> PatternError:
+        return PatternError(message, (self.i if at is None else at) + 1)
+
+    def parse(self) -> list[list[_Item]]:
+        alts = self.alternatives()
+        if self.i < len(self.src):
+            raise self.error("unbalanced ')'")
+        return alts
+
+    def alternatives(self) -> list[list[_Item]]:
+        alts = [self.sequence()]
+        while self.i < len(self.src) and self.src[self.i] == "|":
+            self.i += 1
+            alts.append(self.sequence())
+        return alts
+
+    def sequence(self) -> list[_Item]:
+        items: list[_Item] = []
+        buf: list[str] = []
+        buf_col = 0
+
+        def flush() -> None:
+            if buf:
+                items.append(_Text("".join(buf), buf_col + 1))
+                buf.clear()
+
+        src = self.src
+        while self.i < len(src):
+            c = src[self.i]
+            if c in "|)":
+                break
+            if c.isspace():
+                flush()
+                if not items or not isinstance(items[-1], _Space):
+                    items.append(_Space())
+                self.i += 1
+            elif c == "(":
+                flush()
+                start = self.i
+                self.i += 1
+                alts = self.alternatives()
+                if self.i >= len(src) or src[self.i] != ")":
+                    raise self.error("unclosed '('", start)
+                self.i += 1
+                items.append(_Group(alts, start + 1))
+            elif c == "*":
+                flush()
+                items.append(_Wild(self.i + 1))
+                self.i += 1
+            elif c == "{":
+                flush()
+                end = src.find("}", self.i)
+                name = src[self.i + 1 : end] if end != -1 else ""
+                if name == "word":
+                    items.append(_Word(self.i + 1))
+                elif name == "num":
+                    items.append(_Num(self.i + 1))
+                else:
+                    raise self.error("unknown placeholder; use {word} or {num} (write \\{ for a literal brace)")
+                self.i = end + 1
+            elif c == "~":
+                flush()
+                j = self.i + 1
+                while j < len(src) and src[j].isdigit():
+                    j += 1
+                if j == self.i + 1:
+                    raise self.error("'~' must be followed by a number of tokens, as in 'a ~3 b'")
+                n = int(src[self.i + 1 : j])
+                if n > MAX_PROXIMITY:
+                    raise self.error(f"proximity ~{n} is too wide (at most ~{MAX_PROXIMITY})")
+                items.append(_Prox(n, self.i + 1))
+                self.i = j
+            elif c == "}":
+                raise self.error("unexpected '}'")
+            else:
+                if not buf:
+                    buf_col = self.i
+                if c == "\\":
+                    if self.i + 1 >= len(src):
+                        raise self.error("dangling '\\' at the end")
+                    self.i += 1
+                    c = src[self.i]
+                buf.append(c)
+                self.i += 1
+        flush()
+        return items
+
+
+# ------------------------------------------------------- glue resolution
+
+
+def _glueable(item: _Item) -> bool:
+    return isinstance(item, (_Text, _Group))
+
+
+def _merge_texts(items: list[_Item]) -> list[_Item]:
+    out: list[_Item] = []
+    for it in items:
+        if isinstance(it, _Text) and out and isinstance(out[-1], _Text):
+            out[-1] = _Text(out[-1].text + it.text, out[-1].column)
+        elif isinstance(it, _Space) and (not out or isinstance(out[-1], _Space)):
+            if not out:
+                out.append(it)
+        else:
+            out.append(it)
+    return out
+
+
+def _resolve(items: list[_Item], budget: list[int]) -> list[_Item]:
+    """Spell out every group glued to text or to another group, recursively."""
+    out: list[_Item] = []
+    run: list[_Item] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            only = run[0]
+            if isinstance(only, _Group):
+                out.append(_Group([_resolve(a, budget) for a in only.alternatives], only.column))
+            else:
+                out.append(only)
+        else:
+            combos: list[list[_Item]] = [[]]
+            for it in run:
+                if isinstance(it, _Group):
+                    combos = [c + list(a) for c in combos for a in it.alternatives]
+                    budget[0] -= len(combos)
+                    if budget[0] < 0 or len(combos) > MAX_EXPANSION:
+                        column = it.column
+                        raise PatternError("too many alternatives once glued groups are spelled out", column)
+                else:
+                    combos = [c + [it] for c in combos]
+            column = run[0].column if isinstance(run[0], (_Text, _Group)) else 1
+            out.append(_Group([_resolve(_merge_texts(c), budget) for c in combos], column))
+        run.clear()
+
+    for it in items:
+        if _glueable(it):
+            run.append(it)
+        else:
+            flush()
+            out.append(it)
+    flush()
+    return out
+
+
+# ------------------------------------------------------------ compiling
+
+
+@dataclass
+class _Compiled:
+    regex: str
+    min_tokens: int
+    max_tokens: int | None  # None = unbounded (not used yet, kept for the docs)
+
+
+class _Compiler:
+    def __init__(self, spellings: Mapping[str, str] | None, max_gap: int) -> None:
+        self.spellings = spellings
+        self.max_gap = max_gap
+
+    def sequence(self, items: list[_Item]) -> _Compiled:
+        parts: list[str] = []
+        lo = 0
+        for it in items:
+            if isinstance(it, _Space):
+                continue
+            c = self.item(it)
+            parts.append(c.regex)
+            lo += c.min_tokens
+        return _Compiled("".join(parts), lo, None)
+
+    def item(self, it: _Item) -> _Compiled:
+        if isinstance(it, _Text):
+            tokens = normalize(it.text, self.spellings).text.split()
+            if OPAQUE in tokens:
+                raise PatternError(
+                    "placeholders, handles, URLs and e-mail addresses never match literally; use {word}", it.column
+                )
+            return _Compiled("".join(re2.escape(t) + " " for t in tokens), len(tokens), len(tokens))
+        if isinstance(it, _Wild):
+            return _Compiled(f"(?:{_GAP_TOKEN}){{1,{self.max_gap}}}?", 1, self.max_gap)
+        if isinstance(it, _Word):
+            return _Compiled(_WORD_RE, 1, 1)
+        if isinstance(it, _Num):
+            return _Compiled(_NUM_RE, 1, 1)
+        if isinstance(it, _Prox):
+            return _Compiled(f"(?:{_GAP_TOKEN}){{0,{it.n}}}?", 0, it.n)
+        if isinstance(it, _Group):
+            alts = [self.sequence(a) for a in it.alternatives]
+            non_empty = sorted({a.regex for a in alts if a.regex}, key=[a.regex for a in alts].index)
+            optional = any(not a.regex for a in alts)
+            if not non_empty:
+                raise PatternError("empty group", it.column)
+            body = "(?:" + "|".join(non_empty) + ")"
+            lo = 0 if optional else min(a.min_tokens for a in alts if a.regex)
+            return _Compiled(body + ("?" if optional else ""), lo, None)
+        raise AssertionError(it)  # pragma: no cover
+
+
+def _check_proximity(items: list[_Item]) -> None:
+    """``~N`` needs a part on each side, inside the same sequence."""
+    solid = [it for it in items if not isinstance(it, _Space)]
+    for k, it in enumerate(solid):
+        if isinstance(it, _Prox):
+            if k == 0 or k == len(solid) - 1:
+                raise PatternError("'~N' needs words on both sides, as in 'a ~3 b'", it.column)
+            if isinstance(solid[k - 1], (_Prox, _Wild)) or isinstance(solid[k + 1], (_Prox, _Wild)):
+                raise PatternError("'~N' next to '*' or another '~N' means nothing", it.column)
+        if isinstance(it, _Group):
+            for alt in it.alternatives:
+                _check_proximity(alt)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled pattern.
+
+    Attributes:
+        source: the pattern as written.
+        body: the token-form regex (every token followed by a space), or
+            ``None`` for a ``regex:`` pattern.
+        raw: the raw RE2 regex of a ``regex:`` pattern, else ``None``.
+    """
+
+    source: str
+    body: str | None
+    raw: str | None = None
+    _regex: object = field(default=None, repr=False, compare=False)
+
+    def finditer(self, normalized_text: str) -> Iterator[tuple[int, int]]:
+        """Every match in ``normalized_text`` as ``(start, end)``, by start; at most one per start token."""
+        alone = _ALONE.get(id(self))
+        if alone is None or alone[0] is not self:
+            if len(_ALONE) > 4096:
+                _ALONE.clear()
+            alone = _ALONE[id(self)] = (self, PatternSet([self]))
+        for _i, start, end in alone[1].finditer(normalized_text):
+            yield start, end
+
+
+_ALONE: dict[int, tuple[Pattern, PatternSet]] = {}  # a one-pattern set per pattern, built on first use
+
+
+def compile_pattern(source: str, spellings: Mapping[str, str] | None = None, max_gap: int = 4) -> Pattern:
+    """Compile one pattern of the mini-language.
+
+    Args:
+        source: the pattern, e.g. ``"c'est (le|la) service {word}"``.
+        spellings: the language's spelling table, applied to literal words as to text.
+        max_gap: the most tokens one ``*`` may stand for.
+
+    Returns:
+        The compiled :class:`Pattern`.
+
+    Raises:
+        PatternError: bad syntax, a pattern that can match nothing, or a
+            ``regex:`` that RE2 rejects; ``column`` is 1-based.
+    """
+    if not isinstance(source, str):
+        raise PatternError("a pattern must be a string")
+    stripped = source.lstrip()
+    if stripped.startswith("regex:"):
+        raw = stripped[len("regex:") :]
+        column = len(source) - len(stripped) + len("regex:") + 1
+        if not raw.strip():
+            raise PatternError("empty regex", column)
+        try:
+            compiled = re2.compile(raw, _options())
+        except re2.error as exc:
+            detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            raise PatternError(f"RE2 rejects the regex: {detail}", column) from None
+        if compiled.search("") is not None:
+            raise PatternError("the regex matches the empty string", column)
+        return Pattern(source, None, raw, compiled)
+    if not source.strip():
+        raise PatternError("empty pattern", 1)
+    if max_gap < 1:
+        raise PatternError("max_gap must be at least 1")
+    alts = _Parser(source).parse()
+    for alt in alts:
+        _check_proximity(alt)
+    top: list[_Item] = alts[0] if len(alts) == 1 else [_Group(alts, 1)]
+    items = _resolve(top, [4 * MAX_EXPANSION])
+    compiled_seq = _Compiler(spellings, max_gap).sequence(items)
+    if compiled_seq.min_tokens == 0:
+        raise PatternError("the pattern can match no words at all", 1)
+    body = compiled_seq.regex
+    try:
+        regex = re2.compile(" (?:" + body + ")", _options())
+    except re2.error as exc:  # pragma: no cover - our own output should always compile
+        raise PatternError(f"internal: cannot compile {body!r}: {exc}", 1) from None
+    return Pattern(source, body, None, regex)
+
+
+def _snap(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Widen a raw match to whole tokens; ``None`` if it covers no token."""
+    while start < end and text[start] == " ":
+        start += 1
+    while end > start and text[end - 1] == " ":
+        end -= 1
+    if start >= end:
+        return None
+    start = text.rfind(" ", 0, start) + 1
+    nxt = text.find(" ", end)
+    return start, (len(text) if nxt == -1 else nxt)
+
+
+class PatternSet:
+    """Several patterns searched together: one RE2 alternation, plus any ``regex:`` patterns.
+
+    The alternation gives each pattern a numbered group; RE2 is leftmost-first,
+    so at one start position the first listed pattern wins.
+    """
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        """Combine ``patterns`` (compiled by :func:`compile_pattern`) into one search."""
+        self.patterns = tuple(patterns)
+        self._raw = [(i, p) for i, p in enumerate(self.patterns) if p.body is None]
+        self._index: list[int] = [i for i, p in enumerate(self.patterns) if p.body is not None]
+        self._combined = None
+        if self._index:
+            source = " (?:" + "|".join("(" + str(self.patterns[i].body) + ")" for i in self._index) + ")"
+            try:
+                self._combined = re2.compile(source.encode("utf-8"), _options(64 << 20))
+            except re2.error as exc:  # pragma: no cover - every part compiled on its own
+                raise PatternError(f"cannot combine patterns: {exc}") from None
+
+    def _alternation(self, text: str) -> Iterator[tuple[int, int, int]]:
+        if self._combined is None:
+            return
+        padded = (" " + text + " ").encode("utf-8")
+        ascii_only = len(padded) == len(text) + 2
+        pos = 0
+        n = len(padded)
+        while pos < n:
+            m = self._combined.search(padded, pos)
+            if m is None:
+                return
+            group = m.lastindex or 1
+            bs, be = m.span(group)
+            if ascii_only:
+                start, end = bs - 1, be - 2
+            else:
+                start = len(padded[:bs].decode("utf-8")) - 1
+                end = start + len(padded[bs : be - 1].decode("utf-8"))
+            yield self._index[group - 1], start, end
+            pos = bs  # the next match starts at a later token (overlaps allowed)
+
+    def _raw_matches(self, index: int, pattern: Pattern, text: str) -> Iterator[tuple[int, int, int]]:
+        last = -1
+        for m in pattern._regex.finditer(text):  # type: ignore[attr-defined]
+            snapped = _snap(text, *m.span())
+            if snapped is not None and snapped[0] > last:
+                last = snapped[0]
+                yield index, snapped[0], snapped[1]
+
+    def finditer(self, normalized_text: str) -> Iterator[tuple[int, int, int]]:
+        """Yield ``(pattern_index, start, end)`` in ``normalized_text``, ordered by start."""
+        if not self._raw:
+            yield from self._alternation(normalized_text)
+            return
+        streams = [self._alternation(normalized_text)] + [
+            self._raw_matches(i, p, normalized_text) for i, p in self._raw
+        ]
+        yield from heapq.merge(*streams, key=lambda hit: (hit[1], hit[0]))
+
+    def search(self, normalized_text: str) -> tuple[int, int, int] | None:
+        """The first match, or ``None``."""
+        return next(self.finditer(normalized_text), None)

@@ -1,0 +1,424 @@
+"""Signals: bilingual phrase detectors defined as data, and the matcher that finds them in one turn.
+
+A signal file (``policies/<pack>/signals/<name>.yaml``) gives a speaker, a
+description, patterns per language (``fr``, ``en``, or ``any`` for every
+language), optional exceptions of the same shape, an optional
+``negation: block`` and examples.  An exception match that overlaps a pattern
+match cancels it; with ``negation: block`` so does a negator (from the pack's
+``lexicon.yaml``) among the :data:`NEGATION_WINDOW` tokens before the match,
+in the same clause.
+
+Speakers: an ``agent`` signal matches agent turns and document sentences
+(documents are spoken by ``agent``); a ``customer`` signal matches customer
+turns; a ``script`` signal matches only documents (``kind`` is not
+``"transcript"``).  An unknown language tries every language of the pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from servicecheck.text.normalize import CLAUSE_END, OPAQUE, Normalized, is_word, normalize
+from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compile_pattern
+
+SPEAKERS = ("agent", "customer", "script")
+NEGATION_MODES = ("none", "block")
+ANY = "any"
+DEFAULT_LANGUAGES = ("fr", "en")
+NEGATION_WINDOW = 4  # tokens before a match that a negator may stand in ("no need to be sorry")
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_LANG_KEY = {"pattern": "^(any|[a-z]{2,3})$"}
+_BY_LANGUAGE: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": _LANG_KEY,
+    "minProperties": 1,
+    "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
+}
+_EXAMPLE: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["text"],
+            "properties": {"text": {"type": "string", "minLength": 1}, "lang": _LANG_KEY | {"type": "string"}},
+        },
+    ]
+}
+
+SIGNAL_SCHEMA: dict[str, Any] = {
+    "$schema": _DIALECT,
+    "title": "servicecheck signal (policies/<pack>/signals/<name>.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["speaker", "description", "patterns"],
+    "properties": {
+        "speaker": {"enum": list(SPEAKERS)},
+        "description": {"type": "string", "minLength": 1},
+        "patterns": _BY_LANGUAGE,
+        "exceptions": _BY_LANGUAGE | {"minProperties": 0},
+        "negation": {"enum": list(NEGATION_MODES)},
+        "examples": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "match": {"type": "array", "items": _EXAMPLE},
+                "no-match": {"type": "array", "items": _EXAMPLE},
+            },
+        },
+    },
+}
+
+LEXICON_SCHEMA: dict[str, Any] = {
+    "$schema": _DIALECT,
+    "title": "servicecheck pack lexicon (policies/<pack>/lexicon.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "description": {"type": "string"},
+        "spellings": {
+            "description": "Per language: a word as written (SMS, abbreviation) -> its standard form.",
+            "type": "object",
+            "propertyNames": _LANG_KEY,
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"minLength": 1},
+                "additionalProperties": {"type": "string", "minLength": 1},
+            },
+        },
+        "negators": {
+            "description": "Per language: words or short phrases that cancel a match of a negation: block signal.",
+            "type": "object",
+            "propertyNames": _LANG_KEY,
+            "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        },
+    },
+}
+
+
+class Example(str):
+    """A signal example: the text, plus the language it is written in (``None``: any)."""
+
+    lang: str | None
+
+    def __new__(cls, text: str, lang: str | None = None) -> Example:
+        """Make an example; ``lang`` is ``fr``, ``en`` or ``None``."""
+        self = super().__new__(cls, text)
+        self.lang = lang
+        return self
+
+
+@dataclass(frozen=True)
+class SignalDef:
+    """One signal, as loaded from its YAML file."""
+
+    name: str
+    speaker: str
+    description: str
+    patterns: Mapping[str, tuple[str, ...]]
+    exceptions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    negation: str = "none"
+    examples_match: tuple[str, ...] = ()
+    examples_no_match: tuple[str, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One signal match; ``start``/``end`` are offsets in the original turn text."""
+
+    signal: str
+    start: int
+    end: int
+    pattern: str
+    language: str
+
+
+def _examples(entries: Sequence[Any] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for entry in entries or ():
+        if isinstance(entry, Mapping):
+            out.append(Example(str(entry["text"]), entry.get("lang")))
+        else:
+            out.append(Example(str(entry)))
+    return tuple(out)
+
+
+def _by_language(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    return {str(lang): tuple(str(s) for s in sources or ()) for lang, sources in (data or {}).items()}
+
+
+def load_signal_mapping(name: str, data: Mapping[str, Any], path: str = "") -> SignalDef:
+    """Build a :class:`SignalDef` from a signal file's mapping, already validated against :data:`SIGNAL_SCHEMA`."""
+    examples = data.get("examples") or {}
+    return SignalDef(
+        name=name,
+        speaker=str(data["speaker"]),
+        description=str(data.get("description", "")),
+        patterns=_by_language(data.get("patterns")),
+        exceptions=_by_language(data.get("exceptions")),
+        negation=str(data.get("negation", "none")),
+        examples_match=_examples(examples.get("match")),
+        examples_no_match=_examples(examples.get("no-match")),
+        path=path,
+    )
+
+
+def lexicon_problems(data: Mapping[str, Any] | None) -> list[tuple[tuple[Any, ...], str]]:
+    """Semantic problems of a schema-valid lexicon, as ``(key_path, message)``.
+
+    A spelling key must be one token once normalised, and no replacement may
+    contain a key of the same language (normalisation would not be idempotent).
+    :func:`load_lexicon` drops the offending entries; a loader reports these.
+    """
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for lang, table in ((data or {}).get("spellings") or {}).items():
+        keys = {}
+        for key in table:
+            toks = normalize(str(key)).text.split()
+            if len(toks) != 1 or toks[0] == OPAQUE:
+                problems.append((("spellings", lang, key), f"{key!r} must be a single word"))
+            else:
+                keys[toks[0]] = key
+        for key, value in table.items():
+            toks = normalize(str(value)).text.split()
+            clash = [t for t in toks if t in keys]
+            if clash:
+                problems.append(
+                    (("spellings", lang, key), f"replacement {value!r} contains {clash[0]!r}, itself a spelling key")
+                )
+            if OPAQUE in toks or not toks:
+                problems.append((("spellings", lang, key), f"replacement {value!r} must be plain words"))
+    for lang, words in ((data or {}).get("negators") or {}).items():
+        for i, word in enumerate(words):
+            if not any(is_word(t) and t != OPAQUE for t in normalize(str(word)).text.split()):
+                problems.append((("negators", lang, i), f"negator {word!r} has no words"))
+    return problems
+
+
+def load_lexicon(data: Mapping[str, Any] | None) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
+    """Read a pack's ``lexicon.yaml`` mapping (schema-valid) into ``(spellings, negators)`` per language.
+
+    Entries that :func:`lexicon_problems` reports are left out.
+    """
+    bad = {path for path, _msg in lexicon_problems(data)}
+    spellings: dict[str, dict[str, str]] = {}
+    for lang, table in ((data or {}).get("spellings") or {}).items():
+        spellings[str(lang)] = {
+            str(k): str(v) for k, v in table.items() if ("spellings", lang, k) not in bad
+        }
+    negators: dict[str, list[str]] = {}
+    for lang, words in ((data or {}).get("negators") or {}).items():
+        negators[str(lang)] = [str(w) for i, w in enumerate(words) if ("negators", lang, i) not in bad]
+    return spellings, negators
+
+
+def applies(signal: SignalDef, speaker: str, kind: str) -> bool:
+    """Whether ``signal`` may match a turn by ``speaker`` in a conversation of ``kind``."""
+    if signal.speaker == "script":
+        return kind != "transcript"
+    return signal.speaker == speaker
+
+
+@dataclass
+class _Compiled:
+    """One signal in one language: its pattern set and its exception set."""
+
+    patterns: PatternSet
+    exceptions: PatternSet | None
+
+
+class SignalMatcher:
+    """Finds signals in one turn's text; built once per policy set, then reused for every turn."""
+
+    def __init__(
+        self,
+        signals: Mapping[str, SignalDef],
+        spellings: Mapping[str, Mapping[str, str]] | None = None,
+        negators: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        """Compile every signal's patterns for every language.
+
+        Raises:
+            PatternError: naming the signal, its file and the pattern that does not compile.
+        """
+        self.signals = dict(signals)
+        spellings = spellings or {}
+        negators = negators or {}
+        langs: set[str] = set()
+        for sig in self.signals.values():
+            langs.update(k for k in (*sig.patterns, *sig.exceptions) if k != ANY)
+        langs.update(k for k in (*spellings, *negators) if k != ANY)
+        self.languages: tuple[str, ...] = tuple(sorted(langs)) or DEFAULT_LANGUAGES
+        self._spellings: dict[str, dict[str, str]] = {}
+        self._negators: dict[str, list[tuple[str, ...]]] = {}
+        for lang in self.languages:
+            table = dict(spellings.get(ANY, {}))
+            table.update(spellings.get(lang, {}))
+            self._spellings[lang] = table
+            words = [*negators.get(ANY, ()), *negators.get(lang, ())]
+            self._negators[lang] = sorted(
+                {tuple(normalize(w, table).text.split()) for w in words} - {()}, key=len, reverse=True
+            )
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._single: dict[tuple[str, str], list[Pattern]] = {}
+        for name, sig in self.signals.items():
+            for lang in self.languages:
+                pats = self._compile(sig, "patterns", lang)
+                if not pats:
+                    continue
+                exc = self._compile(sig, "exceptions", lang)
+                self._single[(name, lang)] = pats
+                self._compiled[(name, lang)] = _Compiled(PatternSet(pats), PatternSet(exc) if exc else None)
+
+    def _compile(self, sig: SignalDef, section: str, lang: str) -> list[Pattern]:
+        table: Mapping[str, tuple[str, ...]] = getattr(sig, section)
+        out = []
+        for source in (*table.get(lang, ()), *table.get(ANY, ())):
+            try:
+                out.append(compile_pattern(source, self._spellings[lang]))
+            except PatternError as exc:
+                where = f"{sig.path}: " if sig.path else ""
+                raise PatternError(
+                    f"{where}signal {sig.name!r}, {section}.{lang}: {source!r}: {exc.message}", exc.column
+                ) from None
+        return out
+
+    # ------------------------------------------------------------ helpers
+
+    def _languages(self, language: str | None) -> tuple[str, ...]:
+        if language:
+            primary = language.strip().lower().replace("_", "-").split("-")[0]  # "fr-FR" -> "fr"
+            if primary in self.languages:
+                return (primary,)
+        return self.languages
+
+    def _applicable(self, speaker: str, kind: str, only: Collection[str] | None) -> list[str]:
+        return [
+            name for name, sig in self.signals.items()
+            if (only is None or name in only) and applies(sig, speaker, kind)
+        ]
+
+    def _negated(self, norm: Normalized, start: int, lang: str) -> bool:
+        negators = self._negators.get(lang)
+        if not negators:
+            return False
+        k = norm.token_index(start)
+        window: list[str] = []
+        for j in range(k - 1, max(k - 1 - NEGATION_WINDOW, -1), -1):
+            tok = norm.tokens[j][0]
+            if tok in CLAUSE_END:
+                break
+            window.append(tok)
+        if not window:
+            return False
+        window.reverse()
+        for neg in negators:
+            n = len(neg)
+            for i in range(len(window) - n + 1):
+                if tuple(window[i : i + n]) == neg:
+                    return True
+        return False
+
+    def _candidates(self, name: str, lang: str, norm: Normalized) -> Iterator[tuple[Pattern, int, int, str | None]]:
+        """Every match of signal ``name`` in ``norm``, with why it is cancelled (``None``: it stands)."""
+        compiled = self._compiled.get((name, lang))
+        if compiled is None:
+            return
+        sig = self.signals[name]
+        exc_spans: list[tuple[int, int]] | None = None
+        for index, start, end in compiled.patterns.finditer(norm.text):
+            if compiled.exceptions is not None:
+                if exc_spans is None:
+                    exc_spans = [(s, e) for _i, s, e in compiled.exceptions.finditer(norm.text)]
+                if any(s < end and start < e for s, e in exc_spans):
+                    yield compiled.patterns.patterns[index], start, end, "exception"
+                    continue
+            if sig.negation == "block" and self._negated(norm, start, lang):
+                yield compiled.patterns.patterns[index], start, end, "negation"
+                continue
+            yield compiled.patterns.patterns[index], start, end, None
+
+    def _hit(self, name: str, lang: str, norm: Normalized, pattern: Pattern, start: int, end: int) -> Hit:
+        a, b = norm.original_span(start, end)
+        return Hit(name, a, b, pattern.source, lang)
+
+    # --------------------------------------------------------------- API
+
+    def normalized(self, text: str, language: str) -> Normalized:
+        """``text`` normalised with ``language``'s spellings."""
+        return normalize(text, self._spellings.get(language))
+
+    def match(
+        self,
+        text: str,
+        speaker: str,
+        language: str | None,
+        kind: str = "transcript",
+        only: Collection[str] | None = None,
+    ) -> dict[str, Hit]:
+        """The signals in one turn: name -> its first surviving hit (earliest in the text).
+
+        Args:
+            text: the turn's text.
+            speaker: ``agent``, ``customer``, ...
+            language: ``fr``, ``en``, or ``None`` (unknown: every language is tried).
+            kind: ``transcript``, ``template`` or ``guideline``.
+            only: restrict to these signal names.
+        """
+        names = self._applicable(speaker, kind, only)
+        found: dict[str, Hit] = {}
+        if not names or not text:
+            return found
+        for lang in self._languages(language):
+            norm = self.normalized(text, lang)
+            if not norm.tokens:
+                continue
+            for name in names:
+                for pattern, start, end, cancelled in self._candidates(name, lang, norm):
+                    if cancelled is None:
+                        hit = self._hit(name, lang, norm, pattern, start, end)
+                        if name not in found or hit.start < found[name].start:
+                            found[name] = hit
+                        break
+        return found
+
+    def near_misses(self, text: str, speaker: str, language: str | None, kind: str, signal: str) -> list[Hit]:
+        """Matches of ``signal`` that an exception or a negation cancelled (for "closest near-miss")."""
+        if signal not in self.signals or not applies(self.signals[signal], speaker, kind) or not text:
+            return []
+        out: list[Hit] = []
+        for lang in self._languages(language):
+            norm = self.normalized(text, lang)
+            for pattern, start, end, cancelled in self._candidates(signal, lang, norm):
+                if cancelled is not None:
+                    out.append(self._hit(signal, lang, norm, pattern, start, end))
+        return sorted(set(out), key=lambda h: (h.start, h.end, h.language, h.pattern))
+
+    def explain(self, text: str, speaker: str, language: str | None, kind: str = "transcript") -> list[Hit]:
+        """Every surviving hit of every applicable signal and every pattern (for ``annotate --explain``)."""
+        out: list[Hit] = []
+        names = self._applicable(speaker, kind, None)
+        if not text:
+            return out
+        for lang in self._languages(language):
+            norm = self.normalized(text, lang)
+            for name in names:
+                compiled = self._compiled.get((name, lang))
+                if compiled is None:
+                    continue
+                sig = self.signals[name]
+                exc_spans = []
+                if compiled.exceptions is not None:
+                    exc_spans = [(s, e) for _i, s, e in compiled.exceptions.finditer(norm.text)]
+                for pattern in self._single[(name, lang)]:
+                    for start, end in pattern.finditer(norm.text):
+                        if any(s < end and start < e for s, e in exc_spans):
+                            continue
+                        if sig.negation == "block" and self._negated(norm, start, lang):
+                            continue
+                        out.append(self._hit(name, lang, norm, pattern, start, end))
+        return sorted(set(out), key=lambda h: (h.start, h.signal, h.end, h.language, h.pattern))

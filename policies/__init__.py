@@ -1,0 +1,1 @@
+"""The default policy pack, shipped in the wheel as package data (see policies/*/pack.yaml)."""

@@ -1,0 +1,146 @@
+"""Tests for text normalisation: the folding rules, opaque tokens, span mapping and invariants."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicecheck.text.normalize import OPAQUE, normalize, prepare_spellings
+
+SPELLINGS = {"jai": "j ai", "svp": "s il vous plait", "pb": "probleme", "u": "you", "ur": "your"}
+
+CASES = [
+    # (text, normalised text)
+    ("Désolée, JE COMPRENDS", "desolee , je comprends"),
+    ("Œuvre, æther, Straße, ﬁn", "oeuvre , aether , strasse , fin"),
+    ("Ｍｅｒｃｉ", "merci"),
+    ("c’est l‘adresse d`Anne, qu´il, jʼai", "c est l adresse d anne , qu il , j ai"),
+    ("jusqu'à lorsqu'il puisqu'elle", "jusqu a lorsqu il puisqu elle"),
+    ("That's not my problem, I'm sure you don't", "thats not my problem , im sure you dont"),
+    ("aujourd'hui", "aujourdhui"),
+    ("« Bonjour » “hi” „ja“", '" bonjour " " hi " " ja "'),
+    (
+        "client·e client·e·s client.e·s client(e)s client-e-s client(e) tou·te·s",
+        "client clients clients clients clients client tous",
+    ),
+    ("rapprochez-vous de l'e-mail", "rapprochez vous de l e mail"),
+    ("sous 24h, à 7h12, depui 2j", "sous 24 h , a 7 h 12 , depui 2 j"),
+    ("19,99 € ou £4.30 à 18:52.", "19,99 € ou £ 4.30 a 18:52 ."),
+    ("Vraiment ?! Bien... 😡👏", "vraiment ? ! bien . . . 😡 👏"),
+    ("  plein   d'espaces\n\tet\u00a0insécables ", "plein d espaces et insecables"),
+    ("merciiii sooorry", "merci sorry"),
+    ("#useless #NeverAgain", "# useless # never again"),
+    ("80's", "80 s"),
+    ("dis-le", "dis le"),
+]
+
+OPAQUE_CASES = [
+    "Bonjour {{customer_name}} !",
+    "Hi {{ customer.first_name }}, thanks",
+    "Order {order_id} is late",
+    "Value %s and %(amount)s and ${total}",
+    "Merci _Name1_, envoyez à _Email1_",
+    "@115716 sorry to hear that",
+    "see https://t.co/abc123, or www.example.com.",
+    "write to c.moreau@exemple.fr please",
+    "[noise] okay <unk> yes [inaudible]",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_folding_rules(text: str, expected: str) -> None:
+    assert normalize(text).text == expected
+
+
+@pytest.mark.parametrize("text", OPAQUE_CASES)
+def test_placeholders_handles_urls_are_one_opaque_token(text: str) -> None:
+    norm = normalize(text)
+    assert OPAQUE in norm.text.split()
+    for token, start, end in norm.tokens:
+        if token == OPAQUE:
+            original = text[start:end]
+            assert original and not original.isspace()
+            assert original[0] in "{%$_@hw[<c" or original[0].isalpha()
+
+
+def test_opaque_spans_cover_the_whole_placeholder() -> None:
+    text = "Hi {{ customer.first_name }}, order {order_id}."
+    spans = [text[s:e] for tok, s, e in normalize(text).tokens if tok == OPAQUE]
+    assert spans == ["{{ customer.first_name }}", "{order_id}"]
+
+
+def test_url_keeps_trailing_punctuation_out() -> None:
+    norm = normalize("go to https://example.com/a.")
+    assert norm.text == f"go to {OPAQUE} ."
+
+
+def test_handle_inside_word_is_not_opaque() -> None:
+    assert OPAQUE not in normalize("C#").text
+
+
+def test_spellings_expand_whole_tokens() -> None:
+    norm = normalize("svp jai un pb, u know", SPELLINGS)
+    assert norm.text == "s il vous plait j ai un probleme , you know"
+    # every expanded token points at the word it came from
+    assert [tok for tok, s, e in norm.tokens if (s, e) == (0, 3)] == ["s", "il", "vous", "plait"]
+
+
+def test_spellings_never_touch_partial_words() -> None:
+    assert normalize("pbm upset", {"pb": "probleme", "u": "you"}).text == "pbm upset"
+
+
+def test_prepare_spellings_skips_multi_word_keys() -> None:
+    table = prepare_spellings({"j'ai": "j ai", "svp": "s il vous plait"})
+    assert table == {"svp": ("s", "il", "vous", "plait")}
+
+
+def test_original_span_maps_tokens_back() -> None:
+    text = "Bonjour, je suis DÉSOLÉE pour ça."
+    norm = normalize(text)
+    start = norm.text.index("desolee")
+    a, b = norm.original_span(start, start + len("desolee pour"))
+    assert text[a:b] == "DÉSOLÉE pour"
+
+
+def test_original_span_of_empty_text() -> None:
+    assert normalize("").original_span(0, 5) == (0, 0)
+    assert normalize("   ").tokens == ()
+
+
+def test_token_offsets_agree_with_text() -> None:
+    norm = normalize("C'est l'e-mail de client·e·s, 19,99 €")
+    for (tok, _s, _e), start in zip(norm.tokens, norm.starts, strict=True):
+        assert norm.text[start : start + len(tok)] == tok
+
+
+def test_huge_line_does_not_hang() -> None:
+    text = ("aaaa@" * 20000) + ("_x" * 20000) + ("{{" * 10000) + ("http://" * 1000)
+    norm = normalize(text)
+    assert norm.tokens and len(norm.text) > 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_never_raises_and_is_idempotent(text: str) -> None:
+    norm = normalize(text)
+    assert normalize(norm.text).text == norm.text
+    assert norm.text == " ".join(tok for tok, _s, _e in norm.tokens)
+    for tok, start, end in norm.tokens:
+        assert tok and " " not in tok
+        assert 0 <= start <= end <= len(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab jaisvpu'’-·.()#@_{}%é2,!? "))))
+def test_idempotent_with_spellings(text: str) -> None:
+    norm = normalize(text, SPELLINGS)
+    assert normalize(norm.text, SPELLINGS).text == norm.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.integers(-5, 400), st.integers(-5, 400))
+def test_original_span_stays_inside_the_text(text: str, a: int, b: int) -> None:
+    norm = normalize(text)
+    start, end = norm.original_span(min(a, b), max(a, b))
+    assert 0 <= start <= end <= len(text)

@@ -1,0 +1,147 @@
+"""Tests for the pattern mini-language: syntax, matching on token boundaries, errors, combined sets."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicecheck.text.normalize import normalize
+from servicecheck.text.patterns import PatternError, PatternSet, compile_pattern
+
+MATCHES = [
+    # (pattern, text, the normalised substrings it must find, in order)
+    ("c'est (le|la) service {word}", "Ah oui, c'est le service commercial, ça.", ["c est le service commercial"]),
+    ("not (my|our) department", "That’s not our department.", ["not our department"]),
+    ("you('ll| will) (need|have) to contact *", "You'll need to contact the seller.", ["youll need to contact the"]),
+    ("you('ll| will) (need|have) to contact *", "you will have to contact them", ["you will have to contact them"]),
+    ("merci d'(avoir|etre)", "Merci d’avoir patienté", ["merci d avoir"]),
+    ("desole(e|)(s|)", "Désolées, vraiment désolé", ["desolees", "desole"]),
+    ("merci (beaucoup|)", "merci beaucoup et merci", ["merci beaucoup", "merci"]),
+    ("je ~2 desolee", "je suis vraiment désolée", ["je suis vraiment desolee"]),
+    ("je ~1 desolee", "je suis vraiment désolée", []),
+    ("{num} (minutes|min)", "en moins de 3 minutes, ou dix min", ["3 minutes", "dix min"]),
+    ("{num} euros", "19,99 euros", ["19,99 euros"]),
+    ("merci {word}", "Merci {{first_name}} !", ["merci §"]),
+    ("#useless", "still nothing #useless", ["# useless"]),
+    ("useless", "still nothing #useless", ["useless"]),
+    ("voyez avec *", "Voyez avec La Poste, c’est eux", ["voyez avec la"]),
+    ("sorry ?", "Sorry? You're breaking up", ["sorry ?"]),
+    ("sorry", "sorrynotsorry", []),  # whole tokens only
+    ("a * b", "a x. b", []),  # `*` never crosses a sentence end
+    ("a * b", "a x, y b", ["a x , y b"]),
+    ("a * b", "a 1 2 3 4 5 b", []),  # at most max_gap tokens
+    ("regex:desol", "vraiment désolée pour ça", ["desolee"]),  # regex hits widen to whole tokens
+    ("rapprochez-vous de", "rapprochez vous de votre banque", ["rapprochez vous de"]),
+    ("\\(e\\)", "client (e) x", ["( e )"]),
+]
+
+ERRORS = [
+    # (pattern, column of the problem)
+    ("(a|b", 1),
+    ("a)", 2),
+    ("x {foo}", 3),
+    ("~3 a", 1),
+    ("a ~ b", 3),
+    ("a ~3", 3),
+    ("a ~3 * b", 3),
+    ("(|)", 1),
+    ("", 1),
+    ("   ", 1),
+    ("(a|)", 1),
+    ("regex:(", 7),
+    ("regex:a*", 7),
+    ("{{name}}", 1),
+    ("a ~99 b", 3),
+    ("a }", 3),
+    ("tail \\", 6),
+]
+
+
+@pytest.mark.parametrize(("source", "text", "expected"), MATCHES)
+def test_matches(source: str, text: str, expected: list[str]) -> None:
+    pattern = compile_pattern(source)
+    norm = normalize(text).text
+    assert [norm[a:b] for a, b in pattern.finditer(norm)] == expected
+
+
+@pytest.mark.parametrize(("source", "column"), ERRORS)
+def test_errors_carry_a_column(source: str, column: int) -> None:
+    with pytest.raises(PatternError) as info:
+        compile_pattern(source)
+    assert info.value.column == column
+    assert isinstance(info.value, ValueError)
+    assert f"column {column}" in str(info.value)
+
+
+def test_pattern_keeps_its_source() -> None:
+    assert compile_pattern("a (b|c)").source == "a (b|c)"
+
+
+def test_spellings_apply_to_pattern_literals() -> None:
+    pattern = compile_pattern("svp", {"svp": "s il vous plait"})
+    norm = normalize("merci s'il vous plaît").text
+    assert [norm[a:b] for a, b in pattern.finditer(norm)] == ["s il vous plait"]
+
+
+def test_max_gap_is_configurable() -> None:
+    norm = normalize("a 1 2 3 4 5 6 b").text
+    assert list(compile_pattern("a * b", max_gap=6).finditer(norm))
+    assert not list(compile_pattern("a * b", max_gap=4).finditer(norm))
+
+
+def test_glued_groups_have_a_bounded_expansion() -> None:
+    many = "(" + "|".join(f"w{i}" for i in range(40)) + ")"
+    with pytest.raises(PatternError, match="too many alternatives"):
+        compile_pattern(f"x{many}{many}")
+
+
+def test_pathological_regex_runs_in_linear_time() -> None:
+    pattern = compile_pattern("regex:(a+)+$")
+    text = normalize("a" * 50_000 + " b").text
+    assert list(pattern.finditer(text)) == []
+
+
+def test_pattern_set_finds_every_start_and_names_the_pattern() -> None:
+    sources = ["je suis desole", "desole", "regex:\\bexcuse", "toutes nos excuses"]
+    patterns = [compile_pattern(s) for s in sources]
+    norm = normalize("Je suis désolé, toutes nos excuses.").text
+    found = [(sources[i], norm[a:b]) for i, a, b in PatternSet(patterns).finditer(norm)]
+    assert found == [
+        ("je suis desole", "je suis desole"),
+        ("desole", "desole"),
+        ("toutes nos excuses", "toutes nos excuses"),
+        ("regex:\\bexcuse", "excuses"),
+    ]
+
+
+def test_pattern_set_is_leftmost_first() -> None:
+    patterns = [compile_pattern("b c"), compile_pattern("a b")]
+    norm = normalize("a b c").text
+    assert PatternSet(patterns).search(norm) == (1, 0, 3)
+
+
+def test_non_ascii_offsets() -> None:
+    pattern = compile_pattern("merci")
+    norm = normalize("😡 👏 merci 🙏").text
+    assert [norm[a:b] for a, b in pattern.finditer(norm)] == ["merci"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_compile_only_raises_pattern_error(source: str) -> None:
+    try:
+        compile_pattern(source)
+    except PatternError as exc:
+        assert exc.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab c.,!?'-é")), max_size=40))
+def test_matches_fall_on_token_boundaries(text: str) -> None:
+    norm = normalize(text).text
+    for source in ("a", "a * b", "(a|b c) ~2 b", "{word} a", "regex:b"):
+        for start, end in compile_pattern(source).finditer(norm):
+            assert 0 <= start < end <= len(norm)
+            assert start == 0 or norm[start - 1] == " "
+            assert end == len(norm) or norm[end] == " "

@@ -33,6 +33,7 @@ from .jsonpos import JSONPosError, loads
 from .jsonsource import JsonSource
 from .source import DecodeProblem, LineIndex, decode
 from .speakers import DEFAULT_SPEAKERS, SpeakerMap
+from .stream import read_jsonl_stream, streamable_jsonl
 from .text import parse_text_transcript
 
 FORMATS: tuple[str, ...] = ("json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb")
@@ -64,7 +65,10 @@ def _structural(value: Any) -> str | None:
     return None
 
 
-def _convert_json(ctx: ReadContext, value: Any, src: JsonSource, fmt: str) -> Iterator[Conversation | InputProblem]:
+def _convert_json(
+    ctx: ReadContext, value: Any, src: JsonSource, fmt: str, at: int = 0
+) -> Iterator[Conversation | InputProblem]:
+    # ``at``: where the value starts, for values that carry no position (a bare string or number).
     if not ctx.explicit_format:
         found = _structural(value)
         # Something that tries to be a canonical conversation gets the canonical reader's precise errors.
@@ -73,6 +77,8 @@ def _convert_json(ctx: ReadContext, value: Any, src: JsonSource, fmt: str) -> It
         if fmt == "json" and not found and not trying:
             ctx.next_id()
             line, col = src.where(value)
+            if line is None:
+                line, col = src.at(at)
             yield ctx.problem(
                 "JSON is not a known transcript format: expected a conversation with 'turns', "
                 "or an AWS, CCAI, Genesys or HVB transcript (use --input-format to say which)",
@@ -111,10 +117,12 @@ def _read_jsonl(ctx: ReadContext, content: str) -> Iterator[Conversation | Input
                 value = loads(content, start, end)
             except JSONPosError as err:
                 ctx.next_id()
-                line, col = index.locate(err.pos)
+                line, col = index.locate(min(err.pos, end))  # a truncated line: at its own end
                 yield ctx.problem(f"invalid JSON: {err.message}", line, col)
             else:
-                yield from _convert_json(ctx, value, src, "json")
+                line_text = content[start:end]
+                at = start + len(line_text) - len(line_text.lstrip())
+                yield from _convert_json(ctx, value, src, "json", at)
         start = end + 1
     if not found:
         yield ctx.problem("empty file")
@@ -153,6 +161,15 @@ def read_transcripts(
     if input_format is not None and input_format not in FORMATS:
         yield ctx.problem(f"unknown input format {input_format!r} (use one of: {', '.join(FORMATS)})")
         return
+    if path != "-" and input_format in (None, "jsonl"):
+        # A big JSONL export is read line by line (memory stays flat); same results (inputs.stream).
+        codec = streamable_jsonl(path, input_format)
+        if codec is not None:
+            try:
+                yield from read_jsonl_stream(ctx, path, codec)
+            except RecursionError:  # pragma: no cover - the parser is iterative; a last guard
+                yield ctx.problem("input nested too deeply to read")
+            return
     data = read_input_bytes(ctx, path, stdin)
     if isinstance(data, InputProblem):
         yield data

@@ -1,0 +1,145 @@
+"""Read a JSONL file one line at a time, with exactly the results of reading it whole.
+
+A contact centre's export can be gigabytes of JSONL. Reading it whole holds the bytes,
+the decoded text (two to four bytes a character once one curly apostrophe appears)
+and a copy per line-end fix: about ten times the file. Streaming keeps memory flat.
+
+Parity with the whole-file reader (``inputs._read_jsonl``) is kept by construction:
+
+* a file is streamed only when the whole-file decoder would read it as UTF-8
+  (with or without BOM) and accept it (no NUL, not binary-looking, not blank);
+  a pre-scan checks this without keeping the text, and anything else (UTF-16,
+  cp1252, a binary file) goes to the whole-file reader and its messages;
+* line ends are translated as the decoder does (CRLF and lone CR become LF);
+* each line is parsed inside a text that also holds the lines after it up to the
+  first one with a non-blank JSON character, because the parser's whitespace skip
+  (and its hints) may look past the end of a broken line, exactly as it does in
+  the whole text; line numbers, columns and turn origins are therefore the same.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import deque
+from collections.abc import Iterator
+
+from ..model import Conversation, InputProblem
+from .common import ReadContext
+from .detect import detect_format
+from .jsonpos import JSONPosError, loads
+from .jsonsource import JsonSource
+from .source import _CONTROL, _SNIFF, LineIndex
+
+_HEAD = 65536  # bytes given to format detection, as the whole-file reader does
+_CHUNK = 1 << 18  # bytes per read of the pre-scan (bounded memory)
+_JSON_SPACE = " \t\n\r"
+
+__all__ = ["streamable_jsonl", "jsonl_lines", "convert_jsonl_line", "read_jsonl_stream"]
+
+
+def streamable_jsonl(path: str, input_format: str | None) -> str | None:
+    """The codec to stream ``path`` with, or ``None`` when it must be read whole.
+
+    ``None`` for anything that is not a JSONL file (by ``input_format`` or detection),
+    cannot be opened (the whole-file reader reports why), or would not decode as
+    UTF-8 exactly as the whole-file decoder does.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+            fmt = input_format or detect_format(path, head)
+            if fmt != "jsonl":
+                return None
+            for bom in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                if head.startswith(bom) and not head.startswith(codecs.BOM_UTF8):
+                    return None
+            codec = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+            fh.seek(0)
+            decoder = codecs.getincrementaldecoder(codec)("strict")
+            sniff: list[str] = []
+            sniffed = 0
+            blank = True
+            while True:
+                chunk = fh.read(_CHUNK)
+                final = not chunk
+                if b"\x00" in chunk:
+                    return None
+                try:
+                    text = decoder.decode(chunk, final)
+                except UnicodeDecodeError:
+                    return None  # the whole-file decoder falls back to cp1252: let it
+                if sniffed < _SNIFF and text:
+                    sniff.append(text[: _SNIFF - sniffed])
+                    sniffed += len(sniff[-1])
+                if blank and text and not text.isspace():
+                    blank = False
+                if final:
+                    break
+    except OSError:
+        return None
+    head_text = "".join(sniff)
+    if blank or (head_text and len(_CONTROL.findall(head_text)) > max(2, len(head_text) // 20)):
+        return None  # "empty file" / "binary file": the whole-file reader says so
+    return codec
+
+
+def jsonl_lines(path: str, codec: str) -> Iterator[tuple[int, str, int]]:
+    """``(line number, text, stop)`` for every non-blank line of a streamable JSONL file.
+
+    ``text[:stop]`` is the line; the rest of ``text`` is its newline and the
+    following lines up to the first that holds a non-blank JSON character (see the
+    module docstring).
+    """
+    with open(path, encoding=codec, newline=None) as fh:  # newline=None: CRLF and CR become LF
+        lines = iter(fh)
+        ahead: deque[str] = deque()
+        number = 0
+        while True:
+            line = ahead.popleft() if ahead else next(lines, None)
+            if line is None:
+                return
+            number += 1
+            body = line[:-1] if line.endswith("\n") else line
+            if not body.strip():
+                continue
+            # Look ahead to the first line with a JSON non-space character (usually the next one).
+            k = 0
+            while True:
+                if k == len(ahead):
+                    nxt = next(lines, None)
+                    if nxt is None:
+                        break
+                    ahead.append(nxt)
+                if ahead[k].strip(_JSON_SPACE):
+                    k += 1
+                    break
+                k += 1
+            text = line + "".join(ahead[i] for i in range(min(k, len(ahead))))
+            yield number, text, len(body)
+
+
+def convert_jsonl_line(ctx: ReadContext, number: int, text: str, stop: int) -> Iterator[Conversation | InputProblem]:
+    """The conversations (and problems) of one JSONL line, as :func:`jsonl_lines` gives it."""
+    from . import _convert_json  # the package's converter table; imported late (the package imports us)
+
+    index = LineIndex(text, first_line=number)
+    try:
+        value = loads(text, 0, stop)
+    except JSONPosError as err:
+        ctx.next_id()
+        # A line that ends too early (truncated object) is reported at its own end,
+        # not on the next line where the parser ran out of input.
+        line, col = index.locate(min(err.pos, stop))
+        yield ctx.problem(f"invalid JSON: {err.message}", line, col)
+        return
+    yield from _convert_json(ctx, value, JsonSource(text, index), "json")
+
+
+def read_jsonl_stream(ctx: ReadContext, path: str, codec: str) -> Iterator[Conversation | InputProblem]:
+    """Every conversation of a streamable JSONL file, read one line at a time."""
+    found = False
+    for number, text, stop in jsonl_lines(path, codec):
+        found = True
+        yield from convert_jsonl_line(ctx, number, text, stop)
+    if not found:  # pragma: no cover - streamable_jsonl already refused blank files
+        yield ctx.problem("empty file")

@@ -1,0 +1,254 @@
+"""Cache the validated PolicySet on disk, keyed by the content of every pack file, so runs skip YAML and schemas.
+
+Loading the default pack parses about 25 YAML files, validates them against JSON
+Schemas and compiles every signal pattern once to check it: most of what a
+``lint`` of one file costs. The result, a :class:`~servicecheck.policy.loader.PolicySet`,
+is pickled under the user cache folder and served again while nothing it was
+built from has changed.
+
+The key is a SHA-256 of: the servicecheck version, the Python version, a stamp of
+servicecheck's own modules (name, size, modification time: an edited checkout
+never reads a pickle its code cannot trust), whether the default pack is loaded,
+and, for every pack folder in load order, the path and the bytes of every file the
+loader reads (``pack.yaml``, ``lexicon.yaml``, ``*.yaml``, ``signals/*.yaml``). A
+file added, removed, renamed or edited gives a new key, so a stale entry is never
+served. Only valid packs are cached: a pack with errors is loaded (and reported)
+afresh every time.
+
+Where: ``$SERVICECHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/servicecheck``, else
+``~/.cache/servicecheck``. ``SERVICECHECK_NO_CACHE=1`` turns the cache off. A cache
+that cannot be read or written is ignored (the pack is then loaded as usual); the
+folder is the user's own, and what it holds is only ever read back by this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from servicecheck import __version__
+
+__all__ = ["cache_dir", "cache_key", "load_policies_cached", "signal_matcher", "KEEP"]
+
+KEEP = 16  # cache entries kept; older ones are pruned when a new one is written
+_PREFIX = "policyset-"
+_MATCHER_PREFIX = "matcher-"
+_SUFFIX = ".pickle"
+_FORMAT = 1  # bump when the layout of a cache file changes
+
+
+def cache_dir() -> Path | None:
+    """The folder cache files go to, or ``None`` when ``SERVICECHECK_NO_CACHE`` is set."""
+    if os.environ.get("SERVICECHECK_NO_CACHE", "").strip() not in ("", "0"):
+        return None
+    explicit = os.environ.get("SERVICECHECK_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "servicecheck"
+
+
+def _code_stamp(digest: Any) -> None:
+    """Feed the name, size and mtime of servicecheck's modules (a stat each: cheap)."""
+    root = Path(__file__).resolve().parents[1]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                full = os.path.join(dirpath, name)
+                st = os.stat(full)
+                digest.update(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+
+
+def _pack_files(directory: Path) -> list[Path]:
+    """Every file the loader reads from one pack folder, in a fixed order."""
+    files = sorted(directory.glob("*.yaml"))
+    signals = directory / "signals"
+    if signals.is_dir():
+        files += sorted(signals.glob("*.yaml"))
+    return files
+
+
+def cache_key(directories: Iterable[str | os.PathLike[str]], include_default: bool) -> str | None:
+    """The content key of a load, or ``None`` when some folder cannot be read (no caching then)."""
+    from servicecheck.policy.loader import default_pack_root, find_packs
+
+    digest = hashlib.sha256()
+    digest.update(f"servicecheck {__version__} format {_FORMAT} python {sys.version_info[:3]}\n".encode())
+    digest.update(f"default {include_default}\n".encode())
+    _code_stamp(digest)
+    roots = ([default_pack_root()] if include_default else []) + [Path(d) for d in directories]
+    try:
+        for root in roots:
+            digest.update(f"root {root}\n".encode())
+            if not root.is_dir():
+                return None
+            for pack in find_packs(root):
+                digest.update(f"pack {pack}\n".encode())
+                for file in _pack_files(pack):
+                    data = file.read_bytes()
+                    digest.update(f"file {file} {len(data)}\n".encode())
+                    digest.update(data)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _read(path: Path, key: str) -> object | None:
+    try:
+        with open(path, "rb") as fh:
+            stored_key, value = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or foreign file: ignore it, it is rewritten below
+        return None
+    return value if stored_key == key else None
+
+
+class _LazyRegex:
+    """An RE2 regex restored from the cache and compiled only when first used.
+
+    A matcher holds one regex per pattern (kept by the pattern compiler, used only
+    for ``regex:`` patterns) and one alternation per signal and language; a short
+    run touches a fraction of them, so compiling all at unpickling time would be
+    most of the cost of a cache hit. After the first use the regex's methods are
+    stored on the proxy, so the hot path is a plain attribute lookup.
+    """
+
+    def __init__(self, cls: type, state: Any) -> None:
+        self.__dict__["_build"] = (cls, state)
+
+    def _compiled(self) -> Any:
+        real = self.__dict__.get("_real")
+        if real is None:
+            cls, state = self.__dict__["_build"]
+            real = cls.__new__(cls)
+            real.__setstate__(state)
+            self.__dict__["_real"] = real
+        return real
+
+    def __getattr__(self, name: str) -> Any:  # called only for names not yet on the proxy
+        if name.startswith("__") or name in ("_build", "_real"):
+            raise AttributeError(name)
+        value = getattr(self._compiled(), name)
+        self.__dict__[name] = value
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_LazyRegex, self.__dict__["_build"])
+
+
+def _re2_type() -> type | None:
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    return type(re2.compile("a"))
+
+
+class _Pickler(pickle.Pickler):
+    """Stores RE2 regexes as :class:`_LazyRegex` (source and options; compiled on first use)."""
+
+    regex_type = _re2_type()
+
+    def reducer_override(self, obj: Any) -> Any:
+        if self.regex_type is not None and type(obj) is self.regex_type:
+            try:
+                reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+                cls, state = reduced[1][0], reduced[2]
+            except Exception:
+                return NotImplemented
+            if cls is self.regex_type and hasattr(cls, "__setstate__"):
+                return (_LazyRegex, (cls, state))
+        return NotImplemented
+
+
+def _write(folder: Path, path: Path, key: str, value: object, prefix: str = _PREFIX) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                _Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump((key, value))
+            os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        entries = sorted(folder.glob(prefix + "*" + _SUFFIX), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
+    except Exception:  # a read-only home, a full disk, a pickling problem: run without the cache
+        return
+
+
+def load_policies_cached(
+    directories: Iterable[str | os.PathLike[str]] = (),
+    *,
+    include_default: bool = True,
+):  # noqa: ANN201 - returns a PolicySet; imported lazily to keep start-up short
+    """:func:`~servicecheck.policy.loader.load_policies`, served from the cache when the packs are unchanged.
+
+    Args:
+        directories: extra pack folders, as for ``load_policies``.
+        include_default: load the default pack first.
+
+    Returns:
+        The PolicySet, equal to what ``load_policies`` returns for the same files.
+
+    Raises:
+        PolicyError: as ``load_policies`` (invalid packs are never cached).
+    """
+    from servicecheck.policy.loader import PolicySet, load_policies
+
+    dirs = list(directories)
+    folder = cache_dir()
+    key = cache_key(dirs, include_default) if folder is not None else None
+    if folder is None or key is None:
+        return load_policies(dirs, include_default=include_default)
+    path = folder / f"{_PREFIX}{key[:32]}{_SUFFIX}"
+    cached = _read(path, key)
+    if isinstance(cached, PolicySet):
+        return cached
+    policyset = load_policies(dirs, include_default=include_default)
+    _write(folder, path, key, policyset)
+    return policyset
+
+
+def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None):  # noqa: ANN201 - a SignalMatcher
+    """A :class:`~servicecheck.signals.SignalMatcher` for these signals, unpickled from the cache when possible.
+
+    Building a matcher compiles every pattern of every signal (a few hundred RE2
+    regexes built by a Python compiler); unpickling one only recompiles the RE2
+    alternations. The key is a digest of the pickled inputs (the signal
+    definitions, spellings and negators) with the same version and code stamp as
+    :func:`cache_key`, so any change to a lexicon builds a new matcher.
+
+    Raises:
+        PatternError: as ``SignalMatcher`` (a matcher that fails to build is never cached).
+    """
+    from servicecheck.signals import SignalMatcher
+
+    folder = cache_dir()
+    if folder is None:
+        return SignalMatcher(signals, spellings, negators)
+    try:
+        digest = hashlib.sha256()
+        digest.update(f"servicecheck {__version__} format {_FORMAT} python {sys.version_info[:3]}\n".encode())
+        _code_stamp(digest)
+        digest.update(pickle.dumps((signals, spellings, negators), protocol=pickle.HIGHEST_PROTOCOL))
+        key = digest.hexdigest()
+    except Exception:  # inputs that do not pickle (a caller's own objects): no caching
+        return SignalMatcher(signals, spellings, negators)
+    path = folder / f"{_MATCHER_PREFIX}{key[:32]}{_SUFFIX}"
+    cached = _read(path, key)
+    if isinstance(cached, SignalMatcher):
+        return cached
+    matcher = SignalMatcher(signals, spellings, negators)
+    _write(folder, path, key, matcher, _MATCHER_PREFIX)
+    return matcher

@@ -37,7 +37,9 @@ Metadata
     ``metadata["suppress"]``: the inline directives ``servicecheck: disable=ID[,ID]``
     (scope ``file``: from its line to the end of the file) and
     ``servicecheck: disable-next-line=ID`` (scope ``next-line``), written in the file's
-    comment syntax (``<!-- -->`` in Markdown, ``#`` in YAML and text), as
+    comment syntax (``<!-- -->`` in Markdown, ``#`` in YAML and text; a ``disable-next-line``
+    at the end of a text line targets the next line; comments inside fenced code are
+    examples, not directives), as
     ``{"policy": ID or "all", "line": directive line, "scope": ..., "target": first
     suppressed line}``.  ``metadata["counter_example_lines"]``: lines under a heading
     such as "Never say" / « Phrases à bannir » (quoted counter-examples).
@@ -45,12 +47,14 @@ Metadata
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import re2
 import yaml
 
 from ..model import Conversation, Document, InputProblem, Location, Turn
@@ -95,6 +99,23 @@ def _piece(text: str, line: int, column: int) -> Piece:
     return Piece(builder)
 
 
+# --------------------------------------------------------------------------- linear-time patterns
+
+# The patterns that scan ahead from every place they could start run on RE2, which is
+# linear whatever the input: with re, a long line of "{{", "[", "«" or spaces made them
+# quadratic, and the directive pattern exponential (issue 7; found by fuzzing).  RE2 finds
+# the same leftmost-first matches; its \s and \w are ASCII-only, so Python's Unicode
+# whitespace is spelled out as _S.
+_S = r"[\t\n\x0B\f\r\x1C-\x1F\x{85}\pZ]"
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def _linear(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (a ``re.Pattern``-like object: search, match, finditer)."""
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
 # --------------------------------------------------------------------------- sentences
 
 _ABBREVIATIONS = {
@@ -102,14 +123,20 @@ _ABBREVIATIONS = {
     "p.ex", "ex", "approx", "env", "tel", "tél", "inc", "ltd", "jr", "sr", "prof", "fig", "art", "ch", "p", "pp",
 }
 _SENTENCE_END = re.compile(r"(?:[.!?…]+|\.{3})(?:[ \t\u00a0\u202f]*[»”\"’')\]])*(?=[\s\u00a0\u202f]|$)")
-_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[^{}\s]*\}|%[sd]")
+_PLACEHOLDER = _linear(r"\{\{.*?\}\}|\{[^{}\t\n\x0B\f\r\x1C-\x1F\x{85}\pZ]*\}|%[sd]")
 _WORD_BEFORE = re.compile(r"([\w.°]+)$")
 _HAS_WORD = re.compile(r"\w")
 
 
-def _slice_origin(segments: tuple[Seg, ...], a: int, b: int) -> tuple[Seg, ...]:
+def _slice_origin(segments: tuple[Seg, ...], a: int, b: int, offsets: list[int] | None = None) -> tuple[Seg, ...]:
+    if offsets is None:
+        offsets = [seg[0] for seg in segments]
     out: list[Seg] = []
-    for i, (off, line, col) in enumerate(segments):
+    # Start at the segment that holds ``a`` (every earlier one would be skipped): a stream
+    # of many segments (a long folded scalar) stays linear, not sentences x segments.
+    first = max(bisect.bisect_right(offsets, a) - 1, 0)
+    for i in range(first, len(segments)):
+        off, line, col = segments[i]
         nxt = segments[i + 1][0] if i + 1 < len(segments) else b
         if nxt <= a and i + 1 < len(segments):
             continue
@@ -125,25 +152,31 @@ def _slice_origin(segments: tuple[Seg, ...], a: int, b: int) -> tuple[Seg, ...]:
 def split_sentences(text: str, segments: tuple[Seg, ...]) -> Iterator[tuple[str, tuple[Seg, ...]]]:
     """Split ``text`` into sentences and lines, each with its own origin segments."""
     protected = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+    protected_starts = [a for a, _b in protected]  # sorted, non-overlapping: bisect, not a scan per cut
     cuts: list[int] = []
     for m in _SENTENCE_END.finditer(text):
         end = m.end()
-        if any(a < m.start() < b for a, b in protected):
+        k = bisect.bisect_left(protected_starts, m.start()) - 1
+        if k >= 0 and m.start() < protected[k][1]:
             continue
         if text[m.start()] == "." and m.group().strip(" \t\u00a0\u202f»”\"’')]") == ".":
-            before = _WORD_BEFORE.search(text, 0, m.start())
+            # Look back a bounded window only: a search from 0 made every sentence cost the
+            # whole text before it (quadratic on a 6 MB paragraph).  A word cut by the window
+            # is 32+ characters long, never one of the short _ABBREVIATIONS.
+            before = _WORD_BEFORE.search(text, max(0, m.start() - 32), m.start())
             if before and before.group(1).lower().rstrip(".") in _ABBREVIATIONS:
                 continue
         cuts.append(end)
     boundaries = sorted(set(cuts) | {i + 1 for i, c in enumerate(text) if c == "\n"} | {len(text)})
     start = 0
+    offsets = [seg[0] for seg in segments]
     for cut in boundaries:
         chunk = text[start:cut]
         lead = len(chunk) - len(chunk.lstrip())
         body = chunk.strip()
         if body and _HAS_WORD.search(body):
             a = start + lead
-            yield body, _slice_origin(segments, a, a + len(body))
+            yield body, _slice_origin(segments, a, a + len(body), offsets)
         start = cut
 
 
@@ -171,8 +204,11 @@ def _sentences(unit: Unit) -> tuple[Turn, ...]:
 
 # --------------------------------------------------------------------------- directives
 
-_DIRECTIVE = re.compile(r"servicecheck\s*:\s*(?P<body>(?:[\w-]+\s*(?:=\s*[\w.,/ -]*?)?\s*)+?)\s*(?:-->|$)", re.IGNORECASE)
-_PAIR = re.compile(r"(?P<key>disable-next-line|disable|kind)\s*(?:=\s*(?P<value>[\w.,/-]+(?:\s*,\s*[\w./-]+)*))?", re.IGNORECASE)
+# RE2 (see _linear): with re, "servicecheck: disable-next-line=aaaaaaaaaaaa !" took 80 s.
+_DIRECTIVE = _linear(
+    rf"(?i)servicecheck{_S}*:{_S}*(?P<body>(?:[\pL\pN_-]+{_S}*(?:={_S}*[\pL\pN_.,/ -]*?)?{_S}*)+?){_S}*(?:-->|$)"
+)
+_PAIR = re.compile(r"(?P<key>disable-next-line|disable|kind)\s*(?:=\s*(?P<value>[\w./-]+(?:\s*,\s*[\w./-]+)*))?", re.IGNORECASE)
 
 
 @dataclass
@@ -193,7 +229,7 @@ class Directives:
                     if value.lower() in ("guideline", "template"):
                         self.kind = value.lower()
                     continue
-                policies = [p.strip() for p in value.split(",") if p.strip()] or ["all"]
+                policies = [p.strip().lower() for p in value.split(",") if p.strip()] or ["all"]
                 for policy in policies:
                     entry = {"policy": policy, "line": line, "scope": "file" if key == "disable" else "next-line", "target": line}
                     self.suppress.append(entry)
@@ -201,10 +237,17 @@ class Directives:
                         self.pending_next.append(entry)
 
     def text_line(self, line: int) -> None:
-        """A line of text follows: it is the target of pending ``disable-next-line`` directives."""
+        """A line of text follows: it is the target of pending ``disable-next-line`` directives.
+
+        A directive written at the end of a text line targets the next line, not its own.
+        """
+        waiting = []
         for entry in self.pending_next:
-            entry["target"] = line
-        self.pending_next.clear()
+            if entry["line"] < line:
+                entry["target"] = line
+            else:
+                waiting.append(entry)
+        self.pending_next[:] = waiting
 
     def for_unit(self, first: int, last: int) -> list[dict[str, Any]]:
         """The directives that can affect lines ``first..last``."""
@@ -249,7 +292,7 @@ _STAFF_ADDRESS = re.compile(
     r"from the desk|rappel de la direction|bon courage)\b|\b(all advisors|tous les conseillers|all agents|tous les agents)\b",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"[\"“«][^\"”»]{8,}[\"”»]")
+_QUOTED = _linear(r"[\"“«][^\"”»]{8,}[\"”»]")
 
 
 def guess_kind(title: str, file_name: str, lines: list[str], quoted_examples: int = 0) -> str:
@@ -285,10 +328,10 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_TABLE_SEP = _linear(rf"^{_S}*\|?{_S}*:?-{{2,}}:?{_S}*(\|{_S}*:?-{{2,}}:?{_S}*)*\|?{_S}*$")
 _BULLET = re.compile(r"^(\s*(?:>\s*)*)(?:[-*+•]|\d{1,3}[.)])\s+")
 _QUOTE_MARK = re.compile(r"^\s*(?:>\s?)+")
-_INLINE = re.compile(r"!\[([^\]]*)\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)|\*\*|__|`+|<[A-Za-z/][^>]*>")
+_INLINE = _linear(r"!\[([^\]]*)\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)|\*\*|__|`+|<[A-Za-z/][^>]*>")
 _COUNTER_HEADING = re.compile(
     r"never say|don'?t say|do not say|what not to say|not to say|banned|forbidden|avoid saying|counter-?examples?|"
     r"[àa] bannir|[àa] [ée]viter|[àa] ne (pas|jamais) dire|contre-?exemples?|phrases interdites|interdit",
@@ -364,8 +407,9 @@ def _read_markup(text: str, markdown: bool, directives: Directives) -> tuple[Uni
         number = i + 1
         i += 1
         if markdown:
-            if in_comment or "<!--" in raw:
+            if not in_fence and (in_comment or "<!--" in raw):
                 # Remove HTML comments, reading their directives; text outside them stays.
+                # Inside fenced code a comment is an example being shown, not a directive.
                 kept, in_comment = _strip_comments(raw, number, directives, in_comment)
                 if not kept.strip():
                     prev_text = False

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from servicecheck import langid
 from servicecheck.compiler import CompiledRuleset, compile_policies
 from servicecheck.engine import Session
-from servicecheck.errors import ExitCode
+from servicecheck.errors import EngineError, ExitCode
 from servicecheck.facts import conversation_facts
 from servicecheck.model import Conversation, Finding, InputProblem, Location, PolicyStatus, Report, Result, Severity, Span
 from servicecheck.policy.loader import Policy, PolicySet, load_policies
@@ -48,10 +48,11 @@ class Auditor:
     _sessions: dict[str, Session] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        from servicecheck.signals import SignalMatcher
+        from servicecheck.policy.cache import signal_matcher
 
         self._rulesets = compile_policies(self.policyset)
-        self.matcher = SignalMatcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
+        # Compiling every lexicon pattern is most of a short run: the matcher is cached by content.
+        self.matcher = signal_matcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
         self._used = self.policyset.signals_used()
 
     # ------------------------------------------------------------ helpers
@@ -104,6 +105,35 @@ class Auditor:
         findings.sort(key=lambda f: f.sort_key)
         score, auto_failed = score_of(statuses)
         return Result(conversation, tuple(findings), tuple(statuses), score, auto_failed)
+
+    def check_or_problem(self, conversation: Conversation) -> Result | InputProblem:
+        """:meth:`check`, except that a conversation that cannot be audited becomes an InputProblem.
+
+        One bad conversation never ends the run (SPEC section 9): it is reported with its
+        place, exit code 3, and every other conversation is still audited.  Conversations
+        longer than :data:`MAX_TURNS` are refused up front, because the rules engine's
+        cost grows faster than their length.
+        """
+        src = conversation.source
+        if conversation.kind == "transcript":
+            what, unit = f"conversation {conversation.id!r}", "turns"
+        else:
+            what, unit = (f"template {conversation.name!r}" if conversation.name else "document"), "sentences"
+        if len(conversation.turns) > MAX_TURNS:
+            return InputProblem(src.path, f"{what}: {len(conversation.turns)} {unit}, more than the {MAX_TURNS} "
+                                f"servicecheck audits as one unit (split it)", src.line)
+        try:
+            return self.check(conversation)
+        except EngineError as exc:
+            why = str(exc)
+        except Exception as exc:  # a bug met on odd input: report it here, keep the other conversations
+            why = f"internal error {type(exc).__name__}: {exc} (please report it)"
+        return InputProblem(src.path, " ".join(f"{what} could not be audited: {why}".split()), src.line)
+
+
+# Far above any real call or chat (a long chat has a few hundred turns); past it the engine
+# needs seconds to minutes per conversation, and its fact hashing starts to collide.
+MAX_TURNS = 10_000
 
 
 def score_of(statuses: Iterable[PolicyStatus]) -> tuple[float | None, bool]:
@@ -217,25 +247,50 @@ def audit(
     speakers: Mapping[str, str] | None = None,
     agent_speaker: str | None = None,
     auditor: Auditor | None = None,
+    csv_columns: Mapping[str, str] | None = None,
+    jobs: int = 1,
+    render: str | None = None,
 ) -> Iterator[Result | InputProblem]:
-    """Audit every conversation of every file, in order; unreadable parts come out as InputProblem."""
+    """Audit every conversation of every file, in order; unreadable parts come out as InputProblem.
+
+    ``jobs`` > 1 audits on that many processes (0: one per CPU), with the same results
+    in the same order (servicecheck.parallel); ``auditor`` is then not used. With
+    ``jobs`` > 1, ``render`` names a streaming formatter: the workers render each result
+    and ``servicecheck.parallel.Rendered`` items (text, worst finding, score) come out.
+    """
     from servicecheck.inputs import read_transcripts
 
+    if jobs != 1:
+        from servicecheck.parallel import audit_parallel, default_jobs
+
+        yield from audit_parallel(expand_paths(paths, TRANSCRIPT_SUFFIXES), policyset, jobs=jobs or default_jobs(),
+                                  language=language, input_format=input_format, speakers=speakers,
+                                  agent_speaker=agent_speaker, csv_columns=csv_columns, render=render)
+        return
     auditor = auditor or Auditor(policyset, language)
     for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
-        for item in read_transcripts(path, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker):
+        for item in read_transcripts(path, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker,
+                                     csv_columns=csv_columns):
             if isinstance(item, InputProblem):
                 yield item
             else:
-                yield auditor.check(item)
+                yield auditor.check_or_problem(item)
 
 
 def lint(
-    paths: Iterable[str], policyset: PolicySet, *, language: str | None = None, auditor: Auditor | None = None
+    paths: Iterable[str], policyset: PolicySet, *, language: str | None = None, auditor: Auditor | None = None,
+    jobs: int = 1,
+    render: str | None = None,
 ) -> Iterator[Result | InputProblem]:
-    """Lint every document unit (named template or whole file) of every file."""
+    """Lint every document unit (named template or whole file) of every file; ``jobs``, ``render`` as for :func:`audit`."""
     from servicecheck.inputs import read_document
 
+    if jobs != 1:
+        from servicecheck.parallel import default_jobs, lint_parallel
+
+        yield from lint_parallel(expand_paths(paths, DOCUMENT_SUFFIXES), policyset, jobs=jobs or default_jobs(),
+                                 language=language, render=render)
+        return
     auditor = auditor or Auditor(policyset, language)
     for path in expand_paths(paths, DOCUMENT_SUFFIXES):
         doc = read_document(path)
@@ -243,7 +298,7 @@ def lint(
             yield doc
             continue
         for unit in doc.units:
-            yield auditor.check(replace(unit, language=unit.language or doc.language))
+            yield auditor.check_or_problem(replace(unit, language=unit.language or doc.language))
 
 
 def annotate(

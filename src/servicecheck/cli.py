@@ -33,7 +33,68 @@ def _pack_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "Repeatable.",
     )(f)
     f = click.option("--no-default-pack", is_flag=True, help="Do not load the default pack.")(f)
+    return _config_options(f)
+
+
+# Project configuration (servicecheck.config): two eager options, processed before all
+# others, load the file and hand its values to Click as the command's default_map, so
+# any flag given on the command line wins over the configuration.
+_CONFIG = "servicecheck.config"
+
+
+def _config_callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    seen = ctx.meta.setdefault("servicecheck.config-args", {})
+    seen[param.name] = value
+    if len(seen) < 2:
+        return  # the other option comes next
+    from servicecheck import config
+
+    if seen["no_config"] and seen["config_file"]:
+        raise click.UsageError("--config and --no-config cannot be used together", ctx)
+    cfg = None if seen["no_config"] else (
+        config.load_config(seen["config_file"]) if seen["config_file"] else config.discover())
+    ctx.meta[_CONFIG] = cfg
+    if cfg is not None:
+        params = {p.name: p for p in ctx.command.params}
+        keys = {param: key for key, param in config.CLI_NAMES.items()}
+        defaults = {}
+        for name, value in cfg.cli_defaults().items():
+            kind = params[name].type if name in params else None
+            if isinstance(kind, click.Choice) and value not in kind.choices:
+                if name == "fmt":
+                    continue  # annotate's --format is text|jsonl: a report format is not for it
+                raise config.ConfigError([f"{cfg.where(keys[name])}: {value!r} is not accepted by "
+                                          f"'{ctx.command_path}' (one of: {', '.join(map(str, kind.choices))})"])
+            if kind is not None:
+                defaults[name] = value
+        ctx.default_map = {**defaults, **(ctx.default_map or {})}
+
+
+def _config_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--no-config", is_flag=True, is_eager=True, expose_value=False, callback=_config_callback,
+                     help="Ignore project configuration files.")(f)
+    f = click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     is_eager=True, expose_value=False, callback=_config_callback,
+                     help="Project configuration file (default: .servicecheck.yaml or [tool.servicecheck] in "
+                     "pyproject.toml, found upward from the working directory).")(f)
     return f
+
+
+def _config() -> Any:
+    """The project configuration of the running command, or None."""
+    return click.get_current_context().meta.get(_CONFIG)
+
+
+def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if key == "baseline" and value:
+            from servicecheck.baseline import load_baseline
+
+            value = load_baseline(value)  # a bad baseline is a usage error before anything runs
+        ctx.meta["servicecheck." + key] = value
+        return value
+
+    return callback
 
 
 def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,6 +111,14 @@ def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--lang", type=click.Choice(["auto", "fr", "en"]), default="auto", show_default=True,
                          help="Language to match in; auto = the input's own, else detected."),
             click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal)."),
+            click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=str),
+                         expose_value=False, callback=_store("baseline"),
+                         help="Drop the findings recorded in FILE (see --write-baseline): report only new ones."),
+            click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=str), expose_value=False,
+                         callback=_store("write_baseline"),
+                         help="Record every current finding in FILE, then treat them as known."),
+            click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_store("quiet"),
+                         help="No progress line or notes on standard error (errors are still shown)."),
         ]
     ):
         f = opt(f)
@@ -57,21 +126,92 @@ def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(policy_dirs: Iterable[str], no_default_pack: bool) -> Any:
-    from servicecheck.policy.loader import load_policies
+    # The validated pack is cached by content (servicecheck.policy.cache): most of a
+    # short run's start-up is YAML parsing and schema validation.
+    from servicecheck.policy.cache import load_policies_cached
 
-    return load_policies(list(policy_dirs), include_default=not no_default_pack)
+    policyset = load_policies_cached(list(policy_dirs), include_default=not no_default_pack)
+    cfg = _config()
+    return cfg.apply(policyset) if cfg is not None else policyset
+
+
+def _files(paths: Iterable[str], suffixes: tuple[str, ...], label: str) -> Iterator[str]:
+    """The input files, counted by a progress line on a terminal (servicecheck.progress)."""
+    from servicecheck import api, progress
+
+    meta = click.get_current_context().meta
+    files = list(api.expand_paths(paths, suffixes))
+    bar = progress.Progress(sys.stderr, len(files), label, progress.wanted(sys.stderr, quiet=bool(meta.get(
+        "servicecheck.quiet"))))
+    meta["servicecheck.progress"] = bar
+    return bar.over_files(files)
+
+
+def _integrations(items: Iterable[Result | InputProblem], streams: bool, output: str | None
+                  ) -> Iterator[Result | InputProblem]:
+    """The result stream through the baseline (servicecheck.baseline) and the progress line."""
+    from servicecheck import baseline
+
+    meta = click.get_current_context().meta
+    bar = meta.get("servicecheck.progress")
+    if bar is not None:
+        if streams and output is None and sys.stdout.isatty():
+            bar.enabled = False  # redrawing would tear the lines streamed to the same terminal
+        items = bar.over_results(items)
+    known, target = meta.get("servicecheck.baseline"), meta.get("servicecheck.write_baseline")
+    record: list[dict[str, str]] | None = [] if target else None
+    for item in baseline.apply(items, known, record):
+        if bar is not None and isinstance(item, InputProblem):
+            bar.close()  # the error line is printed next; the bar comes back after it
+        yield item
+    if bar is not None:
+        bar.close()
+    quiet = meta.get("servicecheck.quiet")
+    if record is not None:
+        count = baseline.write_baseline(str(target), record)
+        if not quiet:
+            click.echo(f"servicecheck: wrote {count} known finding(s) to {target}", err=True)
+    if known is not None and known.matched and not quiet:
+        click.echo(f"servicecheck: {known.matched} known finding(s) hidden by the baseline {known.path}", err=True)
+
+
+def _reconfigure_stdout(**settings: str) -> None:
+    reconfigure = getattr(sys.stdout, "reconfigure", None)  # a TextIOWrapper; test runners may differ
+    if reconfigure is not None:
+        try:
+            reconfigure(**settings)
+        except (ValueError, OSError, LookupError):  # pragma: no cover - a stream that cannot change
+            pass
 
 
 @contextmanager
-def _sink(output: str | None) -> Iterator[IO[str]]:
-    """Standard output, or a temporary file renamed over ``output`` only when all went well."""
+def _sink(output: str | None, utf8: bool = False) -> Iterator[IO[str]]:
+    """Standard output, or a temporary file renamed over ``output`` only when all went well.
+
+    ``utf8``: a machine-read format (JSON, SARIF, XML, CSV, HTML) goes to standard output
+    as UTF-8 whatever the locale (``LC_ALL=C`` would make it ASCII, and the report unwritable).
+    """
     if output is None:
+        if utf8 and not (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("_", "-").startswith("utf"):
+            _reconfigure_stdout(encoding="utf-8")
         yield sys.stdout
         sys.stdout.flush()
         return
     target = Path(output)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))
+    except OSError as err:  # a missing or read-only folder: a usage error, before anything is audited
+        raise UsageError(f"cannot write {output}: {err.strerror or err}") from None
+    try:
+        # mkstemp makes the file private (0600); a report gets the mode a plain open() would give
+        # it (or keeps the mode of the report it replaces), so CI artefacts stay readable.
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
         os.replace(tmp, target)
@@ -94,11 +234,12 @@ def _emit(
     from servicecheck.formatters import get
 
     formatter = get(fmt)
+    items = _integrations(items, formatter.streams, output)
     use_color = bool(color) if color is not None else (output is None and sys.stdout.isatty())
     findings: list[Any] = []
     scores: list[float | None] = []
     errors = 0
-    with _sink(output) as out:
+    with _sink(output, utf8=fmt != "text") as out:
         if formatter.streams:
             for item in items:
                 if isinstance(item, InputProblem):
@@ -106,9 +247,13 @@ def _emit(
                     click.echo(f"servicecheck: {item}", err=True)
                     out.write(formatter.render_errors([item]))
                 else:
-                    findings.extend(item.findings)
-                    scores.append(item.score)
-                    out.write(formatter.render_result(item, color=use_color))
+                    # Streaming keeps memory flat: only what the exit code needs is kept,
+                    # the most severe finding so far and the lowest score so far.
+                    findings = [max((*findings, *item.findings), key=lambda f: f.severity)] if (
+                        findings or item.findings) else []
+                    scores = [min((s for s in (*scores, item.score) if s is not None), default=None)]
+                    rendered = getattr(item, "rendered", None)  # rendered by a --jobs worker already
+                    out.write(rendered if rendered is not None else formatter.render_result(item, color=use_color))
         else:
             report: Report = api.collect(_echo_errors(items), policyset)
             errors = len(report.errors)
@@ -130,6 +275,10 @@ class _Group(click.Group):
     """Turns our errors into one line on stderr and the documented exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if getattr(sys.stdout, "errors", None) in ("strict", "surrogateescape"):
+            # A terminal or pipe that cannot show every character (ASCII under LC_ALL=C, a cp1252
+            # console) prints an emoji of a turn as an escape, never raises UnicodeEncodeError.
+            _reconfigure_stdout(errors="backslashreplace")
         try:
             return super().invoke(ctx)
         except PolicyError as exc:
@@ -137,7 +286,8 @@ class _Group(click.Group):
                 click.echo(f"servicecheck: {line}", err=True)
             ctx.exit(ExitCode.USAGE)
         except ServicecheckError as exc:
-            click.echo(f"servicecheck: {exc}", err=True)
+            for line in getattr(exc, "problems", None) or [str(exc)]:  # a ConfigError has several
+                click.echo(f"servicecheck: {line}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -153,9 +303,39 @@ def main() -> None:
     """
 
 
+def _jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+                        expose_value=False, callback=_store("jobs"),
+                        help="Worker processes (0: one per CPU); output order is the same as with 1.")(f)
+
+
+def _jobs() -> int:
+    """The running command's ``--jobs`` (0: one per CPU)."""
+    value = click.get_current_context().meta.get("servicecheck.jobs")
+    return 1 if value is None else int(value)
+
+
+def _worker_render(fmt: str, output: str | None, color: bool | None) -> str | None:
+    """With ``--jobs``, the streaming format the workers may render themselves (servicecheck.parallel.Rendered).
+
+    Not with a baseline (it filters Results) nor with colour; else the parent would
+    unpickle and render every result, the part of the work that does not parallelise.
+    """
+    from servicecheck.formatters import get
+
+    meta = click.get_current_context().meta
+    use_color = bool(color) if color is not None else (output is None and sys.stdout.isatty())
+    if _jobs() == 1 or not get(fmt).streams or use_color:
+        return None
+    if meta.get("servicecheck.baseline") is not None or meta.get("servicecheck.write_baseline"):
+        return None
+    return fmt
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @_report_options
+@_jobs_option
 @click.option("--input-format", type=click.Choice(INPUT_FORMATS), default=None,
               help="Force the transcript format (default: from extension and content).")
 @click.option("--agent-speaker", default=None, help="For inputs without roles (plain Transcribe): the agent's label, "
@@ -168,14 +348,19 @@ def audit(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | No
     from servicecheck import api
 
     policyset = _load(policy_dirs, no_default_pack)
-    items = api.audit(paths, policyset, language=None if lang == "auto" else lang, input_format=input_format,
-                      agent_speaker=agent_speaker)
+    cfg = _config()
+    items = api.audit(_files(paths, api.TRANSCRIPT_SUFFIXES, "auditing"), policyset,
+                      language=None if lang == "auto" else lang, input_format=input_format,
+                      agent_speaker=agent_speaker, speakers=cfg.speakers if cfg else None,
+                      csv_columns=cfg.csv_columns if cfg else None, jobs=_jobs(),
+                      render=_worker_render(fmt, output, color))
     ctx.exit(_emit(items, policyset, fmt, output, color, fail_on, min_score))
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @_report_options
+@_jobs_option
 @click.pass_context
 def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
          min_score: float | None, lang: str, color: bool | None, policy_dirs: tuple[str, ...],
@@ -184,7 +369,9 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
     from servicecheck import api
 
     policyset = _load(policy_dirs, no_default_pack)
-    items = api.lint(paths, policyset, language=None if lang == "auto" else lang)
+    items = api.lint(_files(paths, api.DOCUMENT_SUFFIXES, "linting"), policyset,
+                     language=None if lang == "auto" else lang, jobs=_jobs(),
+                     render=_worker_render(fmt, output, color))
     ctx.exit(_emit(items, policyset, fmt, output, color, fail_on, min_score))
 
 
@@ -204,7 +391,9 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
     policyset = _load(policy_dirs, no_default_pack)
     auditor = api.Auditor(policyset, None if lang == "auto" else lang)
     errors = 0
-    for item in api.annotate(paths, policyset, input_format=input_format, auditor=auditor):
+    cfg = _config()
+    for item in api.annotate(paths, policyset, input_format=input_format, auditor=auditor,
+                             speakers=cfg.speakers if cfg else None):
         if isinstance(item, InputProblem):
             errors += 1
             click.echo(f"servicecheck: {item}", err=True)
@@ -264,12 +453,36 @@ def policies_show(ident: str, policy_dirs: tuple[str, ...], no_default_pack: boo
 
 
 @policies.command("validate")
-@click.argument("dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=str))
-def policies_validate(dirs: tuple[str, ...]) -> None:
+@click.argument("dirs", nargs=-1, type=click.Path(path_type=str))
+@click.option("--files", "as_files", is_flag=True, help="The arguments are files (as pre-commit passes them): "
+              "validate the packs holding them, ignore files outside any pack, print nothing on success.")
+def policies_validate(dirs: tuple[str, ...], as_files: bool) -> None:
     """Validate packs (default: the default pack); exit 2 with every error if one is invalid."""
+    if as_files:
+        dirs = _packs_holding(dirs)
+        if not dirs:
+            return
     policyset = _load(dirs, no_default_pack=False)  # user packs may use the default pack's signals
-    click.echo(f"ok: {len(policyset.policies)} policies, {len(policyset.signals)} signals in "
-               + ", ".join(p.name for p in policyset.packs))
+    if not as_files:
+        click.echo(f"ok: {len(policyset.policies)} policies, {len(policyset.signals)} signals in "
+                   + ", ".join(p.name for p in policyset.packs))
+
+
+def _packs_holding(files: Iterable[str]) -> tuple[str, ...]:
+    """The pack folders (with a pack.yaml) that hold ``files``, looking up no higher than the working directory."""
+    cwd = Path.cwd().resolve()
+    found: list[str] = []
+    for name in files:
+        path = Path(name)
+        folder = path if path.is_dir() else path.parent
+        for candidate in (folder, *folder.parents):
+            if (candidate / "pack.yaml").is_file():
+                if str(candidate) not in found:
+                    found.append(str(candidate))
+                break
+            if candidate.resolve() == cwd:
+                break
+    return tuple(found)
 
 
 @policies.command("test")

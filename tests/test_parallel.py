@@ -1,0 +1,131 @@
+"""--jobs N: the same results, in the same order, as one process (servicecheck.parallel)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import servicecheck.parallel as parallel
+from servicecheck import api
+from servicecheck.cli import main
+from servicecheck.policy.loader import PolicySet, load_policies
+
+DEVSET = Path(__file__).resolve().parents[1].parent / "shared" / "devset"
+
+# A small pack of our own (the default lexicons are being tuned): one rule of each shape.
+PACK = {
+    "pack.yaml": 'name: partest\nversion: "1.0.0"\ndescription: Pack for the --jobs tests.\nlanguages: [fr, en]\n',
+    "signals/thank.yaml": "speaker: agent\ndescription: Thanks.\npatterns:\n  en: [\"(thanks|thank you)\"]\n"
+                          "  fr: [\"merci\"]\n",
+    "signals/sorry.yaml": "speaker: agent\ndescription: Sorry.\npatterns:\n  en: [\"sorry\"]\n  fr: [\"desole\"]\n",
+    "signals/angry.yaml": "speaker: customer\ndescription: Anger.\npatterns:\n  en: [\"(ridiculous|unacceptable)\"]\n"
+                          "  fr: [\"(inadmissible|n importe quoi)\"]\n",
+    "always-thank.yaml": "title: Thank\nseverity: warning\napplies-to: [transcript, template]\n"
+                         "rule: {kind: require, signal: thank, speaker: agent}\nmessage: \"No thanks ({window}).\"\n",
+    "answer-anger.yaml": "title: Answer anger\nseverity: error\n"
+                         "rule: {kind: respond, when: {speaker: customer, signal: angry}, "
+                         "expect: {speaker: agent, signal: sorry}, within: {agent-turns: 1}}\n"
+                         "message: \"Anger at turn {trigger.turn} unanswered.\"\n",
+}
+
+LINES = [
+    {"id": "a", "language": "en", "turns": [{"speaker": "customer", "text": "This is ridiculous"},
+                                             {"speaker": "agent", "text": "Sorry! Thanks for waiting."}]},
+    {"language": "fr", "turns": [{"speaker": "customer", "text": "C'est inadmissible"},
+                                 {"speaker": "agent", "text": "Je regarde."}]},  # no id: file#n
+    [{"turns": [{"speaker": "agent", "text": "thanks"}]}, {"turns": [{"speaker": "agent", "text": "hello"}]}],
+    "not json {",
+    {"turns": [{"speaker": "Marie", "text": "who?"}]},  # unknown speaker: an InputProblem
+    {"turns": [{"speaker": "agent", "text": "merci", "start_ms": 0, "end_ms": 500}]},
+]
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
+    root = tmp_path_factory.mktemp("pack")
+    for name, text in PACK.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return load_policies([str(root)], include_default=False)
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> list[str]:
+    jsonl = tmp_path / "calls.jsonl"
+    rows = [line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in LINES * 4]
+    jsonl.write_text("\n".join(rows[:9]) + "\n\n   \n" + "\r\n".join(rows[9:]) + "\n", encoding="utf-8")
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(LINES[0]), encoding="utf-8")
+    text = tmp_path / "chat.txt"
+    text.write_text("Customer: unacceptable!\nAgent: Thanks, I fix it.\n", encoding="utf-8")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    return [str(jsonl), str(single), str(text), str(broken), str(jsonl)]
+
+
+def test_jobs_2_gives_the_results_of_jobs_1_in_order(pack: PolicySet, inputs: list[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "BLOCK_LINES", 2)  # many small blocks: order and generated ids are tested
+    serial = list(api.audit(inputs, pack))
+    pooled = list(api.audit(inputs, pack, jobs=2))
+    assert [getattr(x, "id", None) for x in pooled] == [getattr(x, "id", None) for x in serial]
+    assert pooled == serial
+    ids = [r.id for r in serial if hasattr(r, "id")]
+    assert "calls.jsonl#2" in ids and "calls.jsonl#4" in ids  # ids counted across a line holding a list
+
+
+def test_rendered_items_match_what_the_parent_would_render(pack: PolicySet, inputs: list[str]) -> None:
+    from servicecheck.formatters import get
+
+    fmt = get("jsonl")
+    serial = [x for x in api.audit(inputs, pack) if not hasattr(x, "message")]
+    pooled = [x for x in api.audit(inputs, pack, jobs=2, render="jsonl") if not hasattr(x, "message")]
+    assert [p.rendered for p in pooled] == [fmt.render_result(r) for r in serial]
+    assert [p.score for p in pooled] == [r.score for r in serial]
+    assert [max((f.severity for f in p.findings), default=None) for p in pooled] == [
+        max((f.severity for f in r.findings), default=None) for r in serial]
+
+
+def cli(*args: str, input: str | None = None) -> tuple[int, str]:  # noqa: A002
+    result = CliRunner().invoke(main, list(args), input=input)
+    return result.exit_code, result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_cli_report_is_identical_with_two_jobs(pack: PolicySet, inputs: list[str], fmt: str) -> None:
+    root = str(Path(pack.packs[0].path))
+    one = cli("audit", *inputs, "--no-default-pack", "--policies", root, "-f", fmt, "--no-config", "-q")
+    two = cli("audit", *inputs, "--no-default-pack", "--policies", root, "-f", fmt, "--no-config", "-q",
+              "--jobs", "2")
+    assert one[0] == two[0] == 3  # one input is unreadable
+    assert one[1] == two[1] and '"partest.answer-anger"' in one[1]
+
+
+def test_standard_input_works_with_jobs(pack: PolicySet, inputs: list[str]) -> None:
+    root = str(Path(pack.packs[0].path))
+    data = Path(inputs[0]).read_text(encoding="utf-8")
+    one = cli("audit", "-", "--no-default-pack", "--policies", root, "-f", "json", "--no-config", "-q", input=data)
+    two = cli("audit", "-", "--no-default-pack", "--policies", root, "-f", "json", "--no-config", "-q",
+              "--jobs", "2", input=data)
+    assert one == two and "<stdin>#2" in one[1]
+
+
+def test_lint_with_jobs(pack: PolicySet, tmp_path: Path) -> None:
+    for i, body in enumerate(["Bonjour, merci de votre message.", "Hello, we will call you.", "Thanks!"]):
+        (tmp_path / f"t{i}.md").write_text(body + "\n", encoding="utf-8")
+    serial = list(api.lint([str(tmp_path)], pack))
+    assert list(api.lint([str(tmp_path)], pack, jobs=2)) == serial and len(serial) == 3
+
+
+@pytest.mark.skipif(not (DEVSET / "hvb_calls_en.jsonl").is_file(), reason="../shared/devset is absent")
+def test_devset_with_jobs(pack: PolicySet, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "BLOCK_LINES", 7)
+    paths = [str(DEVSET / "synthetic_conversations.jsonl"), str(DEVSET / "hvb_calls_en.jsonl")]
+    assert list(api.audit(paths, pack, jobs=2)) == list(api.audit(paths, pack))
+
+
+def test_default_jobs_is_at_least_one() -> None:
+    assert parallel.default_jobs() >= 1

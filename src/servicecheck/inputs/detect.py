@@ -21,10 +21,10 @@ reveal is still read right.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
+from .jsonpos import JSONPosError, loads
 from .speakers import SpeakerMap
 
 _EXTENSIONS = {
@@ -62,8 +62,10 @@ def _is_jsonl(text: str) -> bool:
     if len(lines) < 2 or not lines[1].lstrip().startswith(("{", "[")):
         return False
     try:
-        json.loads(lines[0])
-    except ValueError:
+        # Our iterative parser, not json.loads: a first line nested 30,000 deep made the
+        # stdlib recurse into RecursionError.  The depth limit is the reader's business.
+        loads(lines[0], max_depth=len(lines[0]))
+    except JSONPosError:
         return False
     return True
 

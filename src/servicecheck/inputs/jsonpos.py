@@ -23,6 +23,10 @@ _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _CONSTANTS = {"null": None, "true": True, "false": False, "NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+# A lone surrogate escape ("\ud800" without its pair) decodes to a str that cannot be
+# encoded as UTF-8: every report writer would fail on it.  It becomes U+FFFD (same length,
+# so text offsets and turn origins do not move).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONPosError(ValueError):
@@ -73,7 +77,7 @@ def loads(text: str, start: int = 0, end: int | None = None, *, max_depth: int =
     """
     stop = len(text) if end is None else end
     value, idx = _parse(text, start, stop, max_depth)
-    idx = _WS.match(text, idx).end()  # type: ignore[union-attr]
+    idx = _WS.match(text, idx, stop).end()  # type: ignore[union-attr]
     if idx < stop:
         raise JSONPosError(_hint(text, idx, "Extra data"), idx)
     return value
@@ -83,25 +87,31 @@ def _string(text: str, idx: int, stop: int) -> tuple[str, int]:
     try:
         value, end = json.decoder.scanstring(text, idx + 1, True)
     except json.JSONDecodeError as err:
-        raise JSONPosError(err.msg, err.pos) from None
+        # The stdlib says "Unterminated string starting at" and then gives the place; ours
+        # is in the location prefix, so the message must not end on a dangling "at".
+        raise JSONPosError(err.msg.replace("starting at", "starting here"), err.pos) from None
     if end > stop:
-        raise JSONPosError("Unterminated string starting at", idx)
+        raise JSONPosError("Unterminated string starting here", idx)
+    if text.find("\\u", idx, end) != -1 and _LONE_SURROGATE.search(value):
+        value = _LONE_SURROGATE.sub("\ufffd", value)
     return value, end
 
 
 def _parse(text: str, idx: int, stop: int, max_depth: int) -> tuple[Any, int]:
+    # Whitespace is skipped up to ``stop`` only: a JSONL line parsed on its own must not
+    # run into the next line, or an error at its end was reported on the next line.
     ws = _WS.match
     # Each frame: [container, key of the member being parsed (objects only)].
     stack: list[list[Any]] = []
     while True:
-        idx = ws(text, idx).end()  # type: ignore[union-attr]
+        idx = ws(text, idx, stop).end()  # type: ignore[union-attr]
         char = text[idx] if idx < stop else ""
         value: Any
         if char == "{" or char == "[":
             if len(stack) >= max_depth:
                 raise JSONPosError(f"nested deeper than {max_depth} levels", idx)
             container: JObject | JArray = JObject(idx) if char == "{" else JArray(idx)
-            idx = ws(text, idx + 1).end()  # type: ignore[union-attr]
+            idx = ws(text, idx + 1, stop).end()  # type: ignore[union-attr]
             closing = "}" if char == "{" else "]"
             if idx < stop and text[idx] == closing:
                 value, idx = container, idx + 1
@@ -117,7 +127,7 @@ def _parse(text: str, idx: int, stop: int, max_depth: int) -> tuple[Any, int]:
         elif char and (char in "-0123456789"):
             m = _NUMBER.match(text, idx)
             if m is None or m.end() > stop:
-                if text.startswith("-Infinity", idx):
+                if text.startswith("-Infinity", idx, stop):
                     value, idx = _CONSTANTS["-Infinity"], idx + 9
                 else:
                     raise JSONPosError("Expecting value", idx)
@@ -145,10 +155,10 @@ def _parse(text: str, idx: int, stop: int, max_depth: int) -> tuple[Any, int]:
                 parent[frame[1]] = value
             else:
                 parent.append(value)
-            idx = ws(text, idx).end()  # type: ignore[union-attr]
+            idx = ws(text, idx, stop).end()  # type: ignore[union-attr]
             char = text[idx] if idx < stop else ""
             if char == ",":
-                idx = ws(text, idx + 1).end()  # type: ignore[union-attr]
+                idx = ws(text, idx + 1, stop).end()  # type: ignore[union-attr]
                 if isinstance(parent, JObject):
                     idx = _member_key(text, idx, stop, frame)
                 else:
@@ -165,10 +175,10 @@ def _member_key(text: str, idx: int, stop: int, frame: list[Any]) -> int:
     if idx >= stop or text[idx] != '"':
         raise JSONPosError(_hint(text, idx, "Expecting property name enclosed in double quotes"), idx)
     key, idx = _string(text, idx, stop)
-    idx = _WS.match(text, idx).end()  # type: ignore[union-attr]
+    idx = _WS.match(text, idx, stop).end()  # type: ignore[union-attr]
     if idx >= stop or text[idx] != ":":
         raise JSONPosError("Expecting ':' delimiter", idx)
-    idx = _WS.match(text, idx + 1).end()  # type: ignore[union-attr]
+    idx = _WS.match(text, idx + 1, stop).end()  # type: ignore[union-attr]
     frame[1] = key
     frame[0].value_pos[key] = idx
     return idx

@@ -78,6 +78,8 @@ class JsonSource:
     def get_str(self, obj: Any, key: str, path: str, *, required: bool = False, allow_number: bool = False) -> str | None:
         """``obj[key]`` as a string (None when absent and not required)."""
         if not isinstance(obj, dict) or key not in obj or obj[key] is None:
+            if required and isinstance(obj, dict) and key in obj:  # "text": null is there, just wrong
+                raise self.fail(f"{path}.{key}: expected a string, got null", obj, key)
             if required:
                 raise self.fail(f"{path}: missing required key {key!r}", obj)
             return None
@@ -94,7 +96,10 @@ class JsonSource:
             return None
         value = obj[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
-            raise self.fail(f"{path}.{key}: expected a number, got {type_name(value)}", obj, key)
+            # 1e400 parses to infinity: "expected a number, got number" would read as a contradiction.
+            why = "expected a finite number, got infinity or NaN" if isinstance(value, float) else (
+                f"expected a number, got {type_name(value)}")
+            raise self.fail(f"{path}.{key}: {why}", obj, key)
         return int(round(value))
 
     def get_list(self, obj: Any, key: str, path: str, *, required: bool = False) -> list[Any]:

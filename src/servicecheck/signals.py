@@ -16,6 +16,7 @@ turns; a ``script`` signal matches only documents (``kind`` is not
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,6 +232,24 @@ class _Compiled:
     exceptions: PatternSet | None
 
 
+class _Spans:
+    """Exception spans, asked "does any overlap [start, end)?" in log time.
+
+    A scan of every span per match was quadratic on a long repetitive turn (issue 7).
+    """
+
+    def __init__(self, hits: Iterator[tuple[int, int, int]] | tuple[()]) -> None:
+        self._starts: list[int] = []
+        self._reach = [-1]  # _reach[k]: the furthest end among the first k spans
+        for _i, s, e in sorted(hits, key=lambda hit: hit[1]):
+            self._starts.append(s)
+            self._reach.append(max(self._reach[-1], e))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when some span (s, e) has ``s < end`` and ``start < e``."""
+        return self._reach[bisect.bisect_left(self._starts, end)] > start
+
+
 class SignalMatcher:
     """Finds signals in one turn's text; built once per policy set, then reused for every turn."""
 
@@ -329,12 +348,12 @@ class SignalMatcher:
         if compiled is None:
             return
         sig = self.signals[name]
-        exc_spans: list[tuple[int, int]] | None = None
+        exc_spans: _Spans | None = None
         for index, start, end in compiled.patterns.finditer(norm.text):
             if compiled.exceptions is not None:
                 if exc_spans is None:
-                    exc_spans = [(s, e) for _i, s, e in compiled.exceptions.finditer(norm.text)]
-                if any(s < end and start < e for s, e in exc_spans):
+                    exc_spans = _Spans(compiled.exceptions.finditer(norm.text))
+                if exc_spans.overlaps(start, end):
                     yield compiled.patterns.patterns[index], start, end, "exception"
                     continue
             if sig.negation == "block" and self._negated(norm, start, lang):
@@ -411,12 +430,10 @@ class SignalMatcher:
                 if compiled is None:
                     continue
                 sig = self.signals[name]
-                exc_spans = []
-                if compiled.exceptions is not None:
-                    exc_spans = [(s, e) for _i, s, e in compiled.exceptions.finditer(norm.text)]
+                exc_spans = _Spans(compiled.exceptions.finditer(norm.text) if compiled.exceptions is not None else ())
                 for pattern in self._single[(name, lang)]:
                     for start, end in pattern.finditer(norm.text):
-                        if any(s < end and start < e for s, e in exc_spans):
+                        if exc_spans.overlaps(start, end):
                             continue
                         if sig.negation == "block" and self._negated(norm, start, lang):
                             continue

@@ -43,6 +43,7 @@ from servicecheck.text.normalize import OPAQUE, normalize
 
 MAX_EXPANSION = 256  # alternatives a glued group may spell out to
 MAX_PROXIMITY = 50
+MAX_NESTING = 32  # groups inside groups; parsing and compiling recurse once per level
 
 NUMBER_WORDS = (
     "un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize "
@@ -125,6 +126,7 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.src = source
         self.i = 0
+        self.depth = 0
 
     def error(self, message: str, at: int | None = None) -> PatternError:
         return PatternError(message, (self.i if at is None else at) + 1)
@@ -165,8 +167,13 @@ class _Parser:
             elif c == "(":
                 flush()
                 start = self.i
+                self.depth += 1
+                if self.depth > MAX_NESTING:
+                    # A user pack's "((((...))))" would otherwise end in RecursionError.
+                    raise self.error(f"groups nested more than {MAX_NESTING} deep")
                 self.i += 1
                 alts = self.alternatives()
+                self.depth -= 1
                 if self.i >= len(src) or src[self.i] != ")":
                     raise self.error("unclosed '('", start)
                 self.i += 1
@@ -189,13 +196,16 @@ class _Parser:
             elif c == "~":
                 flush()
                 j = self.i + 1
-                while j < len(src) and src[j].isdigit():
+                while j < len(src) and src[j] in "0123456789":  # not isdigit(): "²" is a digit int() refuses
                     j += 1
                 if j == self.i + 1:
                     raise self.error("'~' must be followed by a number of tokens, as in 'a ~3 b'")
-                n = int(src[self.i + 1 : j])
+                digits = src[self.i + 1 : j]
+                # More than 4 digits is too wide anyway, and int() refuses 4,300 of them.
+                n = int(digits) if len(digits) <= 4 else MAX_PROXIMITY + 1
                 if n > MAX_PROXIMITY:
-                    raise self.error(f"proximity ~{n} is too wide (at most ~{MAX_PROXIMITY})")
+                    shown = digits if len(digits) <= 8 else digits[:8] + "..."
+                    raise self.error(f"proximity ~{shown} is too wide (at most ~{MAX_PROXIMITY})")
                 items.append(_Prox(n, self.i + 1))
                 self.i = j
             elif c == "}":
@@ -395,6 +405,10 @@ def compile_pattern(source: str, spellings: Mapping[str, str] | None = None, max
         if not raw.strip():
             raise PatternError("empty regex", column)
         try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # YAML's "\ud800" escape: RE2 would raise while encoding it
+            raise PatternError("the regex holds a lone surrogate (an unpaired \\ud800-\\udfff escape)", column) from None
+        try:
             compiled = re2.compile(raw, _options())
         except re2.error as exc:
             detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
@@ -417,8 +431,9 @@ def compile_pattern(source: str, spellings: Mapping[str, str] | None = None, max
     body = compiled_seq.regex
     try:
         regex = re2.compile(" (?:" + body + ")", _options())
-    except re2.error as exc:  # pragma: no cover - our own output should always compile
-        raise PatternError(f"internal: cannot compile {body!r}: {exc}", 1) from None
+    except re2.error as exc:  # our own output, but a huge pattern can pass RE2's memory budget
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise PatternError(f"the pattern is too large to compile ({detail})", 1) from None
     return Pattern(source, body, None, regex)
 
 
@@ -446,24 +461,32 @@ class PatternSet:
         """Combine ``patterns`` (compiled by :func:`compile_pattern`) into one search."""
         self.patterns = tuple(patterns)
         self._raw = [(i, p) for i, p in enumerate(self.patterns) if p.body is None]
-        self._index: list[int] = [i for i, p in enumerate(self.patterns) if p.body is not None]
-        self._combined = None
-        if self._index:
-            source = " (?:" + "|".join("(" + str(self.patterns[i].body) + ")" for i in self._index) + ")"
-            try:
-                self._combined = re2.compile(source.encode("utf-8"), _options(64 << 20))
-            except re2.error as exc:  # pragma: no cover - every part compiled on its own
-                raise PatternError(f"cannot combine patterns: {exc}") from None
+        body_index = [i for i, p in enumerate(self.patterns) if p.body is not None]
+        # Usually one alternation; (regex, pattern indexes) pairs, split when too big for RE2.
+        self._alternations = self._combine(body_index) if body_index else []
 
-    def _alternation(self, text: str) -> Iterator[tuple[int, int, int]]:
-        if self._combined is None:
-            return
+    def _combine(self, index: list[int]) -> list[tuple[object, list[int]]]:
+        source = " (?:" + "|".join("(" + str(self.patterns[i].body) + ")" for i in index) + ")"
+        try:
+            return [(re2.compile(source.encode("utf-8"), _options(64 << 20)), index)]
+        except re2.error as exc:
+            # A user pack with thousands of patterns can pass RE2's memory budget once
+            # combined (each compiled on its own): search it as several alternations.
+            if len(index) == 1:  # pragma: no cover - the pattern compiled on its own
+                raise PatternError(f"cannot combine patterns: {exc}") from None
+            half = len(index) // 2
+            return self._combine(index[:half]) + self._combine(index[half:])
+
+    def _alternation(self, text: str, combined: object, index: list[int]) -> Iterator[tuple[int, int, int]]:
         padded = (" " + text + " ").encode("utf-8")
         ascii_only = len(padded) == len(text) + 2
         pos = 0
         n = len(padded)
+        # Byte -> character offsets are counted on from the previous match, never from 0:
+        # decoding the whole prefix per match was quadratic on long non-ASCII turns.
+        seen_bytes, seen_chars = 0, 0
         while pos < n:
-            m = self._combined.search(padded, pos)
+            m = combined.search(padded, pos)  # type: ignore[attr-defined]
             if m is None:
                 return
             group = m.lastindex or 1
@@ -471,9 +494,11 @@ class PatternSet:
             if ascii_only:
                 start, end = bs - 1, be - 2
             else:
-                start = len(padded[:bs].decode("utf-8")) - 1
+                seen_chars += len(padded[seen_bytes:bs].decode("utf-8"))
+                seen_bytes = bs
+                start = seen_chars - 1
                 end = start + len(padded[bs : be - 1].decode("utf-8"))
-            yield self._index[group - 1], start, end
+            yield index[group - 1], start, end
             pos = bs  # the next match starts at a later token (overlaps allowed)
 
     def _raw_matches(self, index: int, pattern: Pattern, text: str) -> Iterator[tuple[int, int, int]]:
@@ -486,10 +511,10 @@ class PatternSet:
 
     def finditer(self, normalized_text: str) -> Iterator[tuple[int, int, int]]:
         """Yield ``(pattern_index, start, end)`` in ``normalized_text``, ordered by start."""
-        if not self._raw:
-            yield from self._alternation(normalized_text)
+        if not self._raw and len(self._alternations) == 1:
+            yield from self._alternation(normalized_text, *self._alternations[0])
             return
-        streams = [self._alternation(normalized_text)] + [
+        streams = [self._alternation(normalized_text, c, idx) for c, idx in self._alternations] + [
             self._raw_matches(i, p, normalized_text) for i, p in self._raw
         ]
         yield from heapq.merge(*streams, key=lambda hit: (hit[1], hit[0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +122,7 @@ def load(text: str) -> Located:
             if root is None:
                 return Located(None, None)
             _check_duplicates(root)
+            _check_surrogates(root)
             if _count_nodes(root) > MAX_NODES:
                 raise YamlError(f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)", *_pos(root))
             data = loader.construct_document(root)
@@ -141,6 +143,32 @@ def load(text: str) -> Located:
 
 def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_surrogates(root: yaml.Node) -> None:
+    """A "\\ud800" escape without its pair makes a string no report can encode (issue 7)."""
+    todo = [root]
+    seen: set[int] = set()
+    bad: list[tuple[int, int]] = []
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if _SURROGATE.search(node.value):
+                bad.append(_pos(node))
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                todo.extend((k, v))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    if bad:
+        raise YamlError("an unpaired surrogate escape (\\ud800-\\udfff) in a string: no report could be written "
+                        "with it", *min(bad))
 
 
 def _check_duplicates(root: yaml.Node) -> None:

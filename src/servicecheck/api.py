@@ -126,7 +126,7 @@ class Auditor:
             return self.check(conversation)
         except EngineError as exc:
             why = str(exc)
-        except Exception as exc:  # a bug met on odd input: report it here, keep the other conversations
+        except Exception as exc:  # noqa: BLE001 - a bug met on odd input: report it, keep the others
             why = f"internal error {type(exc).__name__}: {exc} (please report it)"
         return InputProblem(src.path, " ".join(f"{what} could not be audited: {why}".split()), src.line)
 

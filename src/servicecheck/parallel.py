@@ -165,14 +165,14 @@ def _items(unit: _Unit) -> tuple[list[Item], int]:
     if unit.kind == "doc":
         return list(api.lint([unit.path], policyset, auditor=auditor)), 0
     if unit.kind == "convs":
-        return [c if isinstance(c, InputProblem) else auditor.check(c) for c in unit.conversations], 0
+        return [c if isinstance(c, InputProblem) else auditor.check_or_problem(c) for c in unit.conversations], 0
     from servicecheck.inputs.stream import convert_jsonl_line
 
     ctx = _context(unit.path, read, unit.count)
     out: list[Item] = []
     for number, text, stop in unit.lines:
         for item in convert_jsonl_line(ctx, number, text, stop):
-            out.append(item if isinstance(item, InputProblem) else auditor.check(item))
+            out.append(item if isinstance(item, InputProblem) else auditor.check_or_problem(item))
     return out, ctx.count
 
 

@@ -119,6 +119,7 @@ def audit_rows(rows: Iterable[tuple[Any, Any, Any]], auditor: Any) -> Iterator[d
     """Result rows (both kinds) for ``(id, language, turns)`` rows; the work of one batch."""
     from servicecheck.errors import InputError
     from servicecheck.inputs import parse_json_transcript
+    from servicecheck.model import InputProblem
 
     for ident, language, turns in rows:
         name = str(_plain(ident)) if ident is not None else "row"
@@ -128,7 +129,10 @@ def audit_rows(rows: Iterable[tuple[Any, Any, Any]], auditor: Any) -> Iterator[d
             yield {**_NULLS, "kind": "scorecard", "id": name, "error": str(exc)}
             continue
         for conversation in conversations:
-            result = auditor.check(conversation)
+            result = auditor.check_or_problem(conversation)
+            if isinstance(result, InputProblem):  # too long, or the engine refused it: a row, not a crash
+                yield {**_NULLS, "kind": "scorecard", "id": conversation.id, "error": result.message}
+                continue
             lang = result.conversation.language
             yield {**_NULLS, "kind": "scorecard", "id": result.id, "language": lang,
                    "turns": len(result.conversation.turns), "score": result.score,

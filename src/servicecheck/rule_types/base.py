@@ -107,6 +107,13 @@ def clause_schema(extra: dict[str, Any] | None = None, required_speaker: bool = 
     return schema
 
 
+def windowed_clause_schema(kind: str) -> dict[str, Any]:
+    """Schema of a rule block that is one clause plus an optional window (``forbid``, ``require``)."""
+    schema = clause_schema({"kind": {"const": kind}, "within": WINDOW_SCHEMA})
+    schema["required"] = ["kind"]
+    return schema
+
+
 @dataclass
 class Action:
     """What the engine adapter does when a rule fires, as data (so rulesets snapshot-test).

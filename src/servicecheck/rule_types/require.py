@@ -20,17 +20,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from servicecheck.rule_types.base import (
-    WINDOW_SCHEMA,
     Action,
     CompiledRule,
     Event,
     FindingMaker,
     Outcome,
-    clause_schema,
     count_field,
     signal_names,
     turn_condition,
     window_terms,
+    windowed_clause_schema,
 )
 
 if TYPE_CHECKING:
@@ -38,13 +37,8 @@ if TYPE_CHECKING:
     from servicecheck.policy.loader import Policy
 
 NAME = "require"
-SCHEMA: dict[str, Any] = clause_schema({"kind": {"const": NAME}, "within": WINDOW_SCHEMA})
-SCHEMA["required"] = ["kind"]
-
-
-def signals(rule: dict[str, Any]) -> list[str]:
-    """Signals the rule reads."""
-    return signal_names(rule)
+SCHEMA: dict[str, Any] = windowed_clause_schema(NAME)
+signals = signal_names  # the signals the rule reads: its one clause's
 
 
 def compile(policy: Policy) -> dict[str, CompiledRule]:

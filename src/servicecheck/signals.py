@@ -250,6 +250,10 @@ class _Spans:
         return self._reach[bisect.bisect_left(self._starts, end)] > start
 
 
+_MEMO_SIZE = 512  # recent normalisations kept (about a conversation's worth, many times over)
+_MEMO_TEXT = 4096  # longer texts are not kept
+
+
 class SignalMatcher:
     """Finds signals in one turn's text; built once per policy set, then reused for every turn."""
 
@@ -368,8 +372,27 @@ class SignalMatcher:
     # --------------------------------------------------------------- API
 
     def normalized(self, text: str, language: str) -> Normalized:
-        """``text`` normalised with ``language``'s spellings."""
-        return normalize(text, self._spellings.get(language))
+        """``text`` normalised with ``language``'s spellings.
+
+        The last few results are kept: the near-miss search of a ``require`` finding
+        reads again the turns that ``match`` has just normalised.
+        """
+        key = (text, language)
+        memo: dict[tuple[str, str], Normalized] = self.__dict__.setdefault("_memo", {})
+        found = memo.get(key)
+        if found is None:
+            found = normalize(text, self._spellings.get(language))
+            if len(text) <= _MEMO_TEXT:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[key] = found
+        return found
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (the pack cache) without the memo of recent texts."""
+        state = dict(self.__dict__)
+        state.pop("_memo", None)
+        return state
 
     def match(
         self,

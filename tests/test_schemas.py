@@ -15,7 +15,7 @@ from servicecheck.policy.schema import published
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("which", ["policy", "signal", "pack", "lexicon"])
+@pytest.mark.parametrize("which", ["policy", "signal", "pack", "lexicon", "config"])
 def test_published_schema_is_current(which: str) -> None:
     on_disk = json.loads((ROOT / "schemas" / f"{which}.schema.json").read_text(encoding="utf-8"))
     assert on_disk == published(which), f"regenerate: servicecheck policies schema {which} > schemas/{which}.schema.json"

@@ -516,9 +516,9 @@ def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> N
 
 
 @policies.command("schema")
-@click.argument("which", type=click.Choice(["policy", "signal", "pack", "lexicon"]), default="policy")
+@click.argument("which", type=click.Choice(["policy", "signal", "pack", "lexicon", "config"]), default="policy")
 def policies_schema(which: str) -> None:
-    """Print a pack file JSON Schema (for editors)."""
+    """Print the JSON Schema of a pack file, or of the project config (for editors)."""
     from servicecheck.policy.schema import published
 
     click.echo(json.dumps(published(which), indent=2, ensure_ascii=False))

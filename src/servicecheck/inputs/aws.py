@@ -92,13 +92,7 @@ def _contact_lens(ctx: ReadContext, doc: dict[str, Any], src: JsonSource, conv_i
         draft.metadata["version"] = version
     if language:
         draft.metadata["language_code"] = language
-    roles: dict[str, str] = {}
-    for i, part in enumerate(src.get_list(doc, "Participants", "$")):
-        if isinstance(part, dict):
-            pid = src.get_str(part, "ParticipantId", f"$.Participants[{i}]")
-            prole = src.get_str(part, "ParticipantRole", f"$.Participants[{i}]")
-            if pid and prole:
-                roles[pid] = prole
+    roles = _pairs(src, doc, "Participants", "$", "ParticipantId", "ParticipantRole")
     items = src.get_list(doc, "Transcript", "$", required=True)
     first_time: int | None = None
     for i, item in enumerate(items):
@@ -131,6 +125,18 @@ def _contact_lens(ctx: ReadContext, doc: dict[str, Any], src: JsonSource, conv_i
     return draft
 
 
+def _pairs(src: JsonSource, parent: Any, list_key: str, path: str, key: str, value: str) -> dict[str, str]:
+    """``{item[key]: item[value]}`` over the objects of ``parent[list_key]`` (both strings; others skipped)."""
+    out: dict[str, str] = {}
+    for i, item in enumerate(src.get_list(parent, list_key, path)):
+        if isinstance(item, dict):
+            k = src.get_str(item, key, f"{path}.{list_key}[{i}]")
+            v = src.get_str(item, value, f"{path}.{list_key}[{i}]")
+            if k and v:
+                out[k] = v
+    return out
+
+
 def _pca(ctx: ReadContext, doc: dict[str, Any], src: JsonSource, conv_id: str) -> Draft:
     info = src.get_obj(doc, "ConversationAnalytics", "$") or {}
     language = src.get_str(info, "LanguageCode", "$.ConversationAnalytics")
@@ -141,13 +147,7 @@ def _pca(ctx: ReadContext, doc: dict[str, Any], src: JsonSource, conv_id: str) -
     draft.metadata["input_format"] = "aws-pca"
     if language:
         draft.metadata["language_code"] = language
-    labels: dict[str, str] = {}
-    for i, lab in enumerate(src.get_list(info, "SpeakerLabels", "$.ConversationAnalytics")):
-        if isinstance(lab, dict):
-            spk = src.get_str(lab, "Speaker", f"$.ConversationAnalytics.SpeakerLabels[{i}]")
-            shown = src.get_str(lab, "DisplayText", f"$.ConversationAnalytics.SpeakerLabels[{i}]")
-            if spk and shown:
-                labels[spk] = shown
+    labels = _pairs(src, info, "SpeakerLabels", "$.ConversationAnalytics", "Speaker", "DisplayText")
     segments = src.get_list(doc, "SpeechSegments", "$", required=True)
     for i, seg in enumerate(segments):
         path = f"$.SpeechSegments[{i}]"

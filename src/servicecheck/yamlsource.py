@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -148,24 +148,26 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _check_surrogates(root: yaml.Node) -> None:
-    """A "\\ud800" escape without its pair makes a string no report can encode (issue 7)."""
+def _walk(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Every node of the graph once (an alias is one node however often it is used), without recursion."""
     todo = [root]
     seen: set[int] = set()
-    bad: list[tuple[int, int]] = []
     while todo:
         node = todo.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            if _SURROGATE.search(node.value):
-                bad.append(_pos(node))
-        elif isinstance(node, yaml.MappingNode):
+        yield node
+        if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 todo.extend((k, v))
         elif isinstance(node, yaml.SequenceNode):
             todo.extend(node.value)
+
+
+def _check_surrogates(root: yaml.Node) -> None:
+    """A "\\ud800" escape without its pair makes a string no report can encode (issue 7)."""
+    bad = [_pos(n) for n in _walk(root) if isinstance(n, yaml.ScalarNode) and _SURROGATE.search(n.value)]
     if bad:
         raise YamlError("an unpaired surrogate escape (\\ud800-\\udfff) in a string: no report could be written "
                         "with it", *min(bad))
@@ -173,20 +175,11 @@ def _check_surrogates(root: yaml.Node) -> None:
 
 def _check_duplicates(root: yaml.Node) -> None:
     """PyYAML keeps the last of two equal keys silently; a policy file must not."""
-    todo = [root]
-    seen: set[int] = set()
-    while todo:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in _walk(root):
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
-            for k, v in node.value:
+            for k, _v in node.value:
                 if isinstance(k, yaml.ScalarNode):
                     if k.value in keys:
                         raise YamlError(f"duplicate key {k.value!r}", *_pos(k))
                     keys.add(k.value)
-                todo.extend((k, v))
-        elif isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)

@@ -12,7 +12,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 import click
 
-from servicecheck import __version__
+from servicecheck import __version__, cli_learn
 from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageError
 from servicecheck.model import InputProblem, Report, Result
 
@@ -554,6 +554,10 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
     if p.link:
         click.echo(f"\nmore: {p.link}")
     click.echo(f"\nfile: {p.path}")
+
+
+main.add_command(cli_learn.evaluate)
+main.add_command(cli_learn.train)
 
 
 if __name__ == "__main__":  # pragma: no cover

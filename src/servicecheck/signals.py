@@ -17,11 +17,15 @@ turns; a ``script`` signal matches only documents (``kind`` is not
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from servicecheck.text.normalize import CLAUSE_END, OPAQUE, Normalized, is_word, normalize
+from servicecheck.detect import linear
+from servicecheck.detect.linear import ModelBank
+from servicecheck.text.normalize import CLAUSE_END, OPAQUE, SENTENCE_END, Normalized, is_word, normalize
 from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compile_pattern
 
 SPEAKERS = ("agent", "customer", "script")
@@ -50,6 +54,16 @@ _EXAMPLE: dict[str, Any] = {
     ]
 }
 
+_MODEL_ENTRY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["file", "threshold"],
+    "properties": {
+        "file": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\].*$"},
+        "threshold": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    },
+}
+
 SIGNAL_SCHEMA: dict[str, Any] = {
     "$schema": _DIALECT,
     "title": "servicecheck signal (policies/<pack>/signals/<name>.yaml)",
@@ -62,6 +76,19 @@ SIGNAL_SCHEMA: dict[str, Any] = {
         "patterns": _BY_LANGUAGE,
         "exceptions": _BY_LANGUAGE | {"minProperties": 0},
         "negation": {"enum": list(NEGATION_MODES)},
+        "model": {
+            "description": "The learned detector beside the patterns: per language, a model file (relative to the "
+            "pack folder) and the probability from which a turn carries the signal; false turns it off.",
+            "oneOf": [
+                {"const": False},
+                {
+                    "type": "object",
+                    "propertyNames": _LANG_KEY,
+                    "minProperties": 1,
+                    "additionalProperties": _MODEL_ENTRY,
+                },
+            ],
+        },
         "examples": {
             "type": "object",
             "additionalProperties": False,
@@ -113,6 +140,14 @@ class Example(str):
 
 
 @dataclass(frozen=True)
+class ModelSpec:
+    """A signal's learned detector in one language: the model file and its probability threshold."""
+
+    file: str  # absolute path
+    threshold: float
+
+
+@dataclass(frozen=True)
 class SignalDef:
     """One signal, as loaded from its YAML file."""
 
@@ -125,6 +160,7 @@ class SignalDef:
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
     path: str = ""
+    models: Mapping[str, ModelSpec] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,8 +188,20 @@ def _by_language(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
     return {str(lang): tuple(str(s) for s in sources or ()) for lang, sources in (data or {}).items()}
 
 
+def model_specs(data: Mapping[str, Any], pack_dir: str) -> dict[str, ModelSpec]:
+    """The ``model`` block of a schema-valid signal mapping, with files resolved against ``pack_dir``."""
+    block = data.get("model") or {}
+    return {
+        str(lang): ModelSpec(os.path.join(pack_dir, str(entry["file"])), float(entry["threshold"]))
+        for lang, entry in block.items()
+    }
+
+
 def load_signal_mapping(name: str, data: Mapping[str, Any], path: str = "") -> SignalDef:
-    """Build a :class:`SignalDef` from a signal file's mapping, already validated against :data:`SIGNAL_SCHEMA`."""
+    """Build a :class:`SignalDef` from a signal file's mapping, already validated against :data:`SIGNAL_SCHEMA`.
+
+    Model files are resolved against the pack folder (the signal file's grandparent).
+    """
     examples = data.get("examples") or {}
     return SignalDef(
         name=name,
@@ -165,6 +213,7 @@ def load_signal_mapping(name: str, data: Mapping[str, Any], path: str = "") -> S
         examples_match=_examples(examples.get("match")),
         examples_no_match=_examples(examples.get("no-match")),
         path=path,
+        models=model_specs(data, os.path.dirname(os.path.dirname(os.path.abspath(path))) if path else ""),
     )
 
 
@@ -250,6 +299,32 @@ class _Spans:
         return self._reach[bisect.bisect_left(self._starts, end)] > start
 
 
+def _sentence_of(norm: Normalized, feature: str) -> tuple[int, int, int]:
+    """The sentence of ``norm.text`` where ``feature`` (a token, or two tokens) first occurs.
+
+    Returns ``(start, end, feature_start)`` as offsets in ``norm.text``; the whole
+    text when the feature is not found (a start marker, an empty feature).
+    """
+    toks = [t for t, _s, _e in norm.tokens]
+    want = [t for t in feature.split() if t != "<s>"]
+    at = 0
+    if want:
+        n = len(want)
+        for i in range(len(toks) - n + 1):
+            if [("<num>" if x.isdigit() else x) for x in toks[i : i + n]] == want:
+                at = i
+                break
+    first = at
+    while first > 0 and toks[first - 1] not in SENTENCE_END:
+        first -= 1
+    last = at
+    while last < len(toks) - 1 and toks[last] not in SENTENCE_END:
+        last += 1
+    if not toks:
+        return (0, 0, 0)
+    return norm.starts[first], norm.starts[last] + len(toks[last]), norm.starts[at]
+
+
 _MEMO_SIZE = 512  # recent normalisations kept (about a conversation's worth, many times over)
 _MEMO_TEXT = 4096  # longer texts are not kept
 
@@ -288,6 +363,12 @@ class SignalMatcher:
             )
         self._compiled: dict[tuple[str, str], _Compiled] = {}
         self._single: dict[tuple[str, str], list[Pattern]] = {}
+        # learned detectors, per language: {signal: spec}; the models load on first use
+        self._model_specs: dict[str, dict[str, ModelSpec]] = {}
+        for name, sig in self.signals.items():
+            for lang, spec in sig.models.items():
+                for target in self.languages if lang == ANY else (lang,):
+                    self._model_specs.setdefault(target, {})[name] = spec
         for name, sig in self.signals.items():
             for lang in self.languages:
                 pats = self._compile(sig, "patterns", lang)
@@ -365,6 +446,46 @@ class SignalMatcher:
                 continue
             yield compiled.patterns.patterns[index], start, end, None
 
+    def _bank(self, lang: str) -> ModelBank | None:
+        """The learned detectors of ``lang``, loaded on first use (``None``: there are none)."""
+        banks: dict[str, ModelBank | None] = self.__dict__.setdefault("_banks", {})
+        if lang not in banks:
+            specs = self._model_specs.get(lang)
+            banks[lang] = ModelBank({name: linear.load(Path(spec.file)) for name, spec in specs.items()}) if specs else None
+        return banks[lang]
+
+    def _model_candidates(
+        self, names: Collection[str], lang: str, norm: Normalized
+    ) -> Iterator[tuple[str, float, list[tuple[str, float]], int, int, str | None]]:
+        """Model hits over the threshold: ``(signal, probability, top features, start, end, cancelled)``.
+
+        ``start``/``end`` span (in ``norm.text``) the sentence holding the strongest
+        feature; an exception overlapping that sentence, or a negator before that
+        feature (``negation: block``), cancels the hit as it cancels a pattern's.
+        """
+        specs = self._model_specs.get(lang)
+        if not specs or not any(n in specs for n in names):
+            return
+        bank = self._bank(lang)
+        if bank is None:
+            return
+        feats = linear.features(norm.text)
+        probs = bank.probabilities(feats)
+        for name in names:
+            spec = specs.get(name)
+            if spec is None or probs[name] < spec.threshold:
+                continue
+            top = bank.top_features(name, feats)
+            start, end, at = _sentence_of(norm, top[0][0] if top else "")
+            cancelled: str | None = None
+            compiled = self._compiled.get((name, lang))
+            if compiled is not None and compiled.exceptions is not None:
+                if _Spans(compiled.exceptions.finditer(norm.text)).overlaps(start, end):
+                    cancelled = "exception"
+            if cancelled is None and self.signals[name].negation == "block" and self._negated(norm, at, lang):
+                cancelled = "negation"
+            yield name, probs[name], top, start, end, cancelled
+
     def _hit(self, name: str, lang: str, norm: Normalized, pattern: Pattern, start: int, end: int) -> Hit:
         a, b = norm.original_span(start, end)
         return Hit(name, a, b, pattern.source, lang)
@@ -389,9 +510,10 @@ class SignalMatcher:
         return found
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle (the pack cache) without the memo of recent texts."""
+        """Pickle (the pack cache) without the memo of recent texts or the loaded models."""
         state = dict(self.__dict__)
         state.pop("_memo", None)
+        state.pop("_banks", None)
         return state
 
     def match(
@@ -426,6 +548,12 @@ class SignalMatcher:
                         if name not in found or hit.start < found[name].start:
                             found[name] = hit
                         break
+            if kind == "transcript":
+                missing = [n for n in names if n not in found]
+                for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm):
+                    if cancelled is None:
+                        a, b = norm.original_span(start, end)
+                        found[name] = Hit(name, a, b, f"model p={prob:.2f}", lang)
         return found
 
     def near_misses(self, text: str, speaker: str, language: str | None, kind: str, signal: str) -> list[Hit]:
@@ -438,6 +566,11 @@ class SignalMatcher:
             for pattern, start, end, cancelled in self._candidates(signal, lang, norm):
                 if cancelled is not None:
                     out.append(self._hit(signal, lang, norm, pattern, start, end))
+            if kind == "transcript":
+                for _n, prob, _top, start, end, cancelled in self._model_candidates((signal,), lang, norm):
+                    if cancelled is not None:
+                        a, b = norm.original_span(start, end)
+                        out.append(Hit(signal, a, b, f"model p={prob:.2f}", lang))
         return sorted(set(out), key=lambda h: (h.start, h.end, h.language, h.pattern))
 
     def explain(self, text: str, speaker: str, language: str | None, kind: str = "transcript") -> list[Hit]:
@@ -461,4 +594,10 @@ class SignalMatcher:
                         if sig.negation == "block" and self._negated(norm, start, lang):
                             continue
                         out.append(self._hit(name, lang, norm, pattern, start, end))
+            if kind == "transcript":
+                for name, prob, top, start, end, cancelled in self._model_candidates(names, lang, norm):
+                    if cancelled is None:
+                        a, b = norm.original_span(start, end)
+                        words = ", ".join(f"{f} {w:+.2f}" for f, w in top)
+                        out.append(Hit(name, a, b, f"model p={prob:.2f} ({words})", lang))
         return sorted(set(out), key=lambda h: (h.start, h.signal, h.end, h.language, h.pattern))

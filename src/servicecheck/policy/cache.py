@@ -95,6 +95,10 @@ def cache_key(directories: Iterable[str | os.PathLike[str]], include_default: bo
                     data = file.read_bytes()
                     digest.update(f"file {file} {len(data)}\n".encode())
                     digest.update(data)
+                models = pack / "models"
+                for file in sorted(models.glob("*")) if models.is_dir() else ():
+                    st = file.stat()  # model files are large: their size and time stand for their bytes
+                    digest.update(f"model {file} {st.st_size} {st.st_mtime_ns}\n".encode())
     except OSError:
         return None
     return digest.hexdigest()

@@ -205,6 +205,7 @@ def _signal_refs(rule: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[An
 def load_pack(directory: Path, problems: list[str]) -> Pack | None:
     """Read and validate one pack folder; append every problem found to ``problems``."""
     from servicecheck import signals as sigmod
+    from servicecheck.detect import linear
     from servicecheck.text.patterns import PatternError, compile_pattern
 
     start = len(problems)
@@ -249,6 +250,13 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
                         mark = located.mark((section, lang, i))
                         problems.append(f"{file}:{mark.line}:{mark.column}: $.{section}.{lang}[{i}]: {exc}")
                         bad = True
+        for lang, spec in sigmod.model_specs(located.data, str(directory)).items():
+            try:
+                linear.load(Path(spec.file))
+            except linear.ModelError as exc:
+                mark = located.mark(("model", lang, "file"))
+                problems.append(f"{file}:{mark.line}:{mark.column}: $.model.{lang}.file: {spec.file}: {exc}")
+                bad = True
         if not bad:
             pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
 

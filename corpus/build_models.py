@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Train the default pack's learned detectors on the corpus's train split, in place.
+
+Usage: python corpus/build_models.py [--dry-run]
+
+Reads every labelled corpus file (corpus/split.py), keeps the train split, and runs
+servicecheck's own training (servicecheck.train: thresholds chosen out of fold, a
+model kept only where it beats the patterns). It writes into
+policies/service-standards/: models/<signal>.<lang>.json, the `model` block of
+each signals/<signal>.yaml, and models/training-data.jsonl.gz (the train-split
+turns, which `servicecheck train` builds on). Dev and test splits are never read
+here: dev is for tuning by hand, test is the blind split.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PACK = HERE.parent / "policies" / "service-standards"
+sys.path.insert(0, str(HERE))
+
+from split import LANGS, pairs  # noqa: E402
+
+from servicecheck.policy.loader import load_policies  # noqa: E402
+from servicecheck.train import TurnExample, train_models, write_pack  # noqa: E402
+from servicecheck.evaluate import TAG_SPEAKER  # noqa: E402
+
+
+# Our own synthetic labelled sets (tests/data/eval, written in the Twitter-support and French live-chat
+# registers): in training, so that the models also know the neutral questions and thin signals of those
+# registers. Their blind twins (*_blind_*) are never trained on.
+SYNTHETIC = [HERE.parent / "tests" / "data" / "eval" / name
+             for name in ("en_support_threads.jsonl", "fr_live_chats.jsonl")]
+
+
+def _read_pairs(conv_file: Path):
+    import json
+
+    label_file = conv_file.with_name(conv_file.name[: -len(".jsonl")] + ".labels.jsonl")
+    convs = [json.loads(x) for x in conv_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+    labels = {x["id"]: x for x in map(json.loads, filter(str.strip, label_file.read_text(encoding="utf-8").splitlines()))}
+    return [(c, labels[c["id"]]) for c in convs if c["id"] in labels]
+
+
+def train_examples() -> list[TurnExample]:
+    out = []
+    synthetic = [pair for f in SYNTHETIC for pair in _read_pairs(f)]
+    for lang in LANGS:
+        corpus = [(c, lab) for c, lab in synthetic if c.get("language") == lang] + list(pairs(lang))
+        for conv, lab in corpus:
+            if conv.get("metadata", {}).get("split", "train") != "train":
+                continue
+            for turn, tags in zip(conv["turns"], lab["turns"]):
+                if turn["speaker"] in ("agent", "customer"):
+                    kept = tuple(t for t in tags if TAG_SPEAKER[t] == turn["speaker"])
+                    out.append(TurnExample(conv["id"], conv.get("language", lang), turn["speaker"], turn["text"],
+                                           kept, conv.get("source", "")))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
+    a = ap.parse_args()
+    examples = train_examples()
+    policyset = load_policies([str(PACK)], include_default=False)
+    reports = list(train_models(examples, policyset))
+    print(f"{len(examples)} training turns")
+    for r in reports:
+        state = f"{r.threshold:.2f}" if r.threshold is not None else "off"
+        print(f"{r.signal:<20} {r.language} turns {r.turns:5d} pos {r.positives:4d} "
+              f"F1 patterns {r.f1_patterns:.3f} +model {r.f1_combined:.3f}  threshold {state}")
+    if a.dry_run:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pack"
+        write_pack(PACK, out, reports, examples)
+        if (PACK / "models").is_dir():
+            for old in (PACK / "models").glob("*.json"):
+                old.unlink()
+        (PACK / "models").mkdir(exist_ok=True)
+        for f in (out / "models").iterdir():
+            shutil.copy2(f, PACK / "models" / f.name)
+        for f in (out / "signals").glob("*.yaml"):
+            shutil.copy2(f, PACK / "signals" / f.name)
+    print(f"wrote {PACK / 'models'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Detection beside the patterns: the learned layer (models shipped in a pack)."""

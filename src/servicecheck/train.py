@@ -1,0 +1,284 @@
+"""Retrain a pack's learned detectors on its shipped training turns plus a team's own labelled conversations.
+
+``train`` reads labelled conversations (labels as in ``LABELING.md``), adds them to
+the turns the base pack ships (``models/training-data.jsonl.gz``), and for every
+signal and language:
+
+1. scores each turn out of fold (k folds by conversation), so the threshold is
+   chosen on turns the model has not seen;
+2. picks the probability threshold that maximises F1 of "a pattern matches or
+   the model reaches the threshold" — or switches the model off (``model:
+   false``) when no threshold beats the patterns alone;
+3. fits the final model on every turn.
+
+The result is a copy of the base pack with new model files, the ``model`` block
+of each signal file rewritten in place (comments and the rest of the file kept),
+and the merged training data, so that a later ``train`` builds on it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from servicecheck.detect import linear
+from servicecheck.errors import UsageError
+from servicecheck.evaluate import TAG_SPEAKER, read_labels, tag_of
+from servicecheck.model import InputProblem
+
+TRAINING_DATA = "models/training-data.jsonl.gz"
+FOLDS = 5
+THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(16))  # 0.20 .. 0.95
+MIN_POSITIVES = 8  # fewer labelled turns of a signal in a language: no model for it
+MIN_GAIN = 0.005  # F1 the model must add over the patterns alone (out of fold) to be switched on
+
+
+@dataclass(frozen=True)
+class TurnExample:
+    """One labelled turn: where it comes from, its language and speaker, its text and its tags."""
+
+    conversation: str
+    language: str
+    speaker: str
+    text: str
+    tags: tuple[str, ...]
+    source: str = ""
+
+    def to_json(self) -> str:
+        """One line of the training-data file."""
+        return json.dumps({"conversation": self.conversation, "language": self.language, "speaker": self.speaker,
+                           "text": self.text, "tags": list(self.tags), "source": self.source}, ensure_ascii=False)
+
+
+def read_training_data(path: Path) -> list[TurnExample]:
+    """The turns a pack ships for training (none when the file is absent)."""
+    if not path.is_file():
+        return []
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            out.append(TurnExample(row["conversation"], row["language"], row["speaker"], row["text"],
+                                   tuple(row["tags"]), row.get("source", "")))
+    return out
+
+
+def write_training_data(path: Path, examples: Iterable[TurnExample]) -> None:
+    """Write the training-data file (gzip, one JSON line per turn; ``mtime=0`` keeps the bytes reproducible)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        for ex in examples:
+            gz.write((ex.to_json() + "\n").encode("utf-8"))
+
+
+def labelled_turns(
+    paths: Iterable[str],
+    labels_path: str,
+    policyset: Any,
+    *,
+    language: str | None = None,
+    input_format: str | None = None,
+    source: str = "",
+) -> tuple[list[TurnExample], list[InputProblem]]:
+    """The labelled turns of the conversations in ``paths`` (conversations without labels are skipped)."""
+    from servicecheck import api
+    from servicecheck.inputs import read_transcripts
+
+    labels = read_labels(labels_path)
+    auditor = api.Auditor(policyset, language)
+    out: list[TurnExample] = []
+    problems: list[InputProblem] = []
+    for path in api.expand_paths(paths, api.TRANSCRIPT_SUFFIXES):
+        for conv in read_transcripts(path, input_format=input_format):
+            if isinstance(conv, InputProblem):
+                problems.append(conv)
+                continue
+            if conv.id not in labels:
+                continue
+            line, tags = labels[conv.id]
+            if len(tags) != len(conv.turns):
+                problems.append(InputProblem(labels_path, f"conversation {conv.id!r} has {len(conv.turns)} turns "
+                                             f"but {len(tags)} label lists; left out", line))
+                continue
+            lang = auditor.language_of(conv) or "en"
+            for turn, ts in zip(conv.turns, tags):
+                if turn.speaker in ("agent", "customer"):
+                    kept = tuple(t for t in ts if TAG_SPEAKER[t] == turn.speaker)
+                    out.append(TurnExample(conv.id, lang, turn.speaker, turn.text, kept, source))
+    return out, problems
+
+
+def _fold_of(conversation: str) -> int:
+    return int(hashlib.sha1(conversation.encode()).hexdigest()[:8], 16) % FOLDS
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+@dataclass
+class SignalReport:
+    """What training decided for one signal in one language."""
+
+    signal: str
+    language: str
+    turns: int
+    positives: int
+    f1_patterns: float  # out of fold, patterns alone
+    f1_combined: float  # out of fold, patterns or model at the threshold
+    threshold: float | None  # None: the model is off
+    model: linear.LinearModel | None
+
+
+def train_signal(
+    signal: str,
+    language: str,
+    examples: Sequence[TurnExample],
+    pattern_hits: Sequence[bool],
+    params: linear.TrainParams = linear.TrainParams(),
+) -> SignalReport:
+    """Choose a threshold out of fold and fit the final model for one signal in one language."""
+    tag = tag_of(signal)
+    docs = [linear.features(text) for text in (ex.text for ex in examples)]
+    gold = [tag in ex.tags for ex in examples]
+    positives = sum(gold)
+    base = _f1(*_confusion(gold, pattern_hits))
+    if positives < MIN_POSITIVES:
+        return SignalReport(signal, language, len(examples), positives, base, base, None, None)
+    probs = [0.0] * len(examples)
+    folds = [_fold_of(ex.conversation) for ex in examples]
+    for k in range(FOLDS):
+        train_idx = [i for i, f in enumerate(folds) if f != k]
+        test_idx = [i for i, f in enumerate(folds) if f == k]
+        if not test_idx or not any(gold[i] for i in train_idx):
+            continue
+        model = linear.train([docs[i] for i in train_idx], [gold[i] for i in train_idx], signal, language, params)
+        for i in test_idx:
+            probs[i] = model.probability(docs[i])
+    best_t, best = None, base
+    for t in THRESHOLDS:
+        combined = [p or q >= t for p, q in zip(pattern_hits, probs)]
+        f = _f1(*_confusion(gold, combined))
+        if f > best + MIN_GAIN or (best_t is not None and f > best):
+            best_t, best = t, f
+    final = linear.train(docs, gold, signal, language, params) if best_t is not None else None
+    return SignalReport(signal, language, len(examples), positives, base, best, best_t, final)
+
+
+def _confusion(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, int]:
+    tp = sum(1 for g, p in zip(gold, pred) if g and p)
+    fp = sum(1 for g, p in zip(gold, pred) if p and not g)
+    fn = sum(1 for g, p in zip(gold, pred) if g and not p)
+    return tp, fp, fn
+
+
+def train_models(
+    examples: Sequence[TurnExample], policyset: Any, params: linear.TrainParams = linear.TrainParams()
+) -> Iterator[SignalReport]:
+    """Train every agent and customer signal of ``policyset`` in every language the examples hold."""
+    from servicecheck.signals import SignalMatcher
+
+    plain = {name: replace(sig, models={}) for name, sig in policyset.signals.items()}
+    matcher = SignalMatcher(plain, policyset.spellings, policyset.negators)
+    by_group: dict[tuple[str, str], list[TurnExample]] = defaultdict(list)
+    for ex in examples:
+        by_group[(ex.language, ex.speaker)].append(ex)
+    names = [name for name, sig in sorted(policyset.signals.items())
+             if sig.speaker in ("agent", "customer") and tag_of(name) in TAG_SPEAKER]
+    for (lang, speaker), group in sorted(by_group.items()):
+        mine = [n for n in names if policyset.signals[n].speaker == speaker]
+        if not mine:
+            continue
+        found = [matcher.match(ex.text, ex.speaker, lang, "transcript", only=mine) for ex in group]
+        normed = [replace(ex, text=matcher.normalized(ex.text, lang).text) for ex in group]
+        for name in mine:
+            yield train_signal(name, lang, normed, [name in f for f in found], params)
+
+
+_MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.M)
+
+
+def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> str:
+    """``yaml_text`` with its top-level ``model`` block replaced (``{}``: ``model: false``).
+
+    The block goes where the old one stood, else before ``examples:``, else at the end.
+    """
+    if models:
+        lines = ["model:"]
+        for lang, (file, threshold) in sorted(models.items()):
+            lines.append(f"  {lang}: {{file: {file}, threshold: {threshold}}}")
+        block = "\n".join(lines) + "\n"
+    else:
+        block = "model: false\n"
+    if _MODEL_BLOCK.search(yaml_text):
+        return _MODEL_BLOCK.sub(lambda _m: block, yaml_text, count=1)
+    at = re.search(r"^examples:", yaml_text, re.M)
+    if at:
+        return yaml_text[: at.start()] + block + yaml_text[at.start():]
+    return yaml_text.rstrip("\n") + "\n" + block
+
+
+def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], examples: Sequence[TurnExample]) -> None:
+    """Copy the pack ``base`` to ``output`` with the trained models, their thresholds and the training data.
+
+    Raises:
+        UsageError: ``output`` exists and is not an empty folder, or is inside ``base``.
+    """
+    if output.resolve() == base.resolve() or base.resolve() in output.resolve().parents:
+        raise UsageError(f"{output}: the output folder must not be the base pack or inside it")
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise UsageError(f"{output}: exists and is not an empty folder")
+    shutil.copytree(base, output, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "models"))
+    chosen: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
+    for rep in reports:
+        if rep.model is not None and rep.threshold is not None:
+            rel = f"models/{rep.signal}.{rep.language}.json"
+            rep.model.save(output / rel)
+            chosen[rep.signal][rep.language] = (rel, rep.threshold)
+    for rep in reports:
+        path = output / "signals" / f"{rep.signal}.yaml"
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            path.write_text(set_model_block(text, chosen.get(rep.signal, {})), encoding="utf-8")
+    for extra in (base / "models").glob("*") if (base / "models").is_dir() else ():
+        if extra.suffix not in (".json", ".gz"):  # README, licences
+            shutil.copy2(extra, output / "models" / extra.name)
+    write_training_data(output / TRAINING_DATA, examples)
+
+
+def train(
+    paths: Iterable[str],
+    labels_path: str,
+    output: str,
+    policyset: Any,
+    base_pack: str,
+    *,
+    language: str | None = None,
+    input_format: str | None = None,
+    params: linear.TrainParams = linear.TrainParams(),
+) -> tuple[list[SignalReport], list[InputProblem], int]:
+    """Train the detectors of ``base_pack`` on its shipped turns plus the labelled ``paths``; write ``output``.
+
+    Returns the per-signal reports, the input problems met, and the number of new labelled turns.
+
+    Raises:
+        UsageError: the labels cannot be read, no labelled conversation was found, or the output folder is
+            not usable.
+    """
+    base = Path(base_pack)
+    new, problems = labelled_turns(paths, labels_path, policyset, language=language, input_format=input_format,
+                                   source=Path(labels_path).name)
+    if not new:
+        raise UsageError(f"{labels_path}: no conversation of the inputs has labels here (ids must match)")
+    examples = read_training_data(base / TRAINING_DATA) + new
+    reports = list(train_models(examples, policyset, params))
+    write_pack(base, Path(output), reports, examples)
+    return reports, problems, len(new)

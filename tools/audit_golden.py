@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Write the reference reports of tests/test_audit_golden.py with the unoptimised code path.
+
+The speed work of issue 11 must not change one byte of ``audit --format json``. The
+reference is produced by the code of commit :data:`REFERENCE` (before that work), run
+on the *current* default pack (lexicons and model files: ``policies/``), so that a
+lexicon or model change on main only needs this script to be run again:
+
+    python tools/audit_golden.py           # rewrite tests/golden/audit_*.json.gz
+    python tools/audit_golden.py --check   # only say whether they are up to date
+
+It extracts ``src/`` of the reference commit into a temporary folder and runs
+``python -m servicecheck audit --no-config -q --format json FILES`` there (the default
+pack resolves to this checkout's ``policies/``, as an editable install maps it), in a
+folder holding copies of the inputs under their bare names, as the test does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden"
+STAMP = GOLDEN / "audit_golden.json"
+REFERENCE = "38df295"  # main when issue 11 started: the code path before the speed work
+DEVSET = ROOT.parent / "shared" / "devset"
+
+# name -> input files (copied under their bare names; the report holds those paths)
+CASES: dict[str, tuple[Path, ...]] = {
+    "devset": (DEVSET / "synthetic_conversations.jsonl",),
+    "calls": (DEVSET / "hvb_calls_en.jsonl",),
+    "corpus": (ROOT / "corpus" / "en" / "ibm_twitter.jsonl", ROOT / "corpus" / "fr" / "freemobile.jsonl"),
+}
+
+
+def pack_digest() -> str:
+    """SHA-256 over the default pack's files (names and bytes): what the reports depend on besides the code."""
+    h = hashlib.sha256()
+    pack = ROOT / "policies"
+    for path in sorted(p for p in pack.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        if path.suffix == ".py" or path.name == "training-data.jsonl.gz":
+            continue  # not read by an audit
+        h.update(str(path.relative_to(pack)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of one input file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def stamp() -> dict[str, object]:
+    """What the golden files were made from."""
+    return {"reference": REFERENCE, "pack": pack_digest(),
+            "inputs": {p.name: file_digest(p) for files in CASES.values() for p in files if p.is_file()}}
+
+
+def run_reference(files: tuple[Path, ...], src: Path) -> bytes:
+    """The JSON report of the reference code on copies of ``files``."""
+    with tempfile.TemporaryDirectory(prefix="servicecheck-golden-") as tmp_name:
+        tmp = Path(tmp_name)
+        for f in files:
+            shutil.copyfile(f, tmp / f.name)
+        env = dict(os.environ, PYTHONPATH=str(src), SERVICECHECK_NO_CACHE="1", PYTHONDONTWRITEBYTECODE="1")
+        cmd = [sys.executable, "-m", "servicecheck", "audit", "--no-config", "-q", "--format", "json",
+               *[f.name for f in files], "-o", "report.json"]
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"reference audit failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        return (tmp / "report.json").read_bytes()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only compare the stamp with the current pack/inputs")
+    args = parser.parse_args()
+    current = stamp()
+    if args.check:
+        old = json.loads(STAMP.read_text()) if STAMP.exists() else {}
+        print("up to date" if old == current else f"stale: {old} != {current}")
+        raise SystemExit(0 if old == current else 1)
+    with tempfile.TemporaryDirectory(prefix="servicecheck-ref-") as ref_name:
+        ref = Path(ref_name)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", REFERENCE, "src"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(ref)], input=archive, check=True)
+        for name, files in CASES.items():
+            missing = [str(f) for f in files if not f.is_file()]
+            if missing:
+                raise SystemExit(f"missing inputs for {name}: {missing}")
+            data = run_reference(files, ref / "src")
+            (GOLDEN / f"audit_{name}.json.gz").write_bytes(gzip.compress(data, 9, mtime=0))
+            print(f"{name}: {len(data):,} bytes")
+    STAMP.write_text(json.dumps(current, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,16 +1,19 @@
-"""Benchmark servicecheck side by side in one run: audit vs a bare scan, lint start-up, peak RSS, --jobs.
+"""Benchmark servicecheck side by side in one run: audit vs the lean floor, lint start-up, peak RSS, --jobs.
 
 Usage (from the repository root, with servicecheck installed in the running Python):
 
-    python benchmarks/run.py                 # 20,000 conversations, 3 rounds (about 5 minutes)
+    python benchmarks/run.py                 # 20,000 conversations, 3 rounds
     python benchmarks/run.py --quick         # 2,000 conversations, 1 round (a smoke test)
     python benchmarks/run.py --update-doc    # also rewrite the results block of docs/performance.md
 
-The corpus is generated in a temporary folder from ../shared/devset (the conversations
-replicated with fresh ids) and deleted afterwards. Each round runs the measurements that
-are compared back to back (audit --jobs 1, the bare scan, audit --jobs 2), and every ratio
-is the median of the per-round ratios: the machine may be shared and noisy, and a ratio
-of two runs taken moments apart is far steadier than either figure alone.
+The corpus is generated in a temporary folder from the real labelled corpus in
+``corpus/`` (every ``corpus/*/*.jsonl`` but the ``.labels.jsonl`` files: real Twitter
+support threads in English, French tweets), its conversations cycled with fresh ids, and
+deleted afterwards. The audit runs with the default pack, learned detectors on. Each round
+runs the measurements that are compared back to back (audit --jobs 1, the lean floor
+``benchmarks/bare_scan.py``, audit --jobs 2), and every ratio is the median of the
+per-round ratios: the machine may be shared and noisy, and a ratio of two runs taken
+moments apart is far steadier than either figure alone.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEVSET = ROOT.parent / "shared" / "devset"
+CORPUS = ROOT / "corpus"
+BARE_SCAN = Path(__file__).resolve().parent / "bare_scan.py"  # the lean floor (copied from ../shared/tools)
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- results: start (written by benchmarks/run.py --update-doc) -->", "<!-- results: end -->"
 SMALL_TEMPLATE = "Bonjour {{customer_name}}, merci pour votre message. Nous revenons vers vous sous 24 h.\n"
@@ -40,15 +44,18 @@ SMALL_TEMPLATE = "Bonjour {{customer_name}}, merci pour votre message. Nous reve
 # ---------------------------------------------------------------- the corpus
 
 
-def make_corpus(devset: Path, count: int, path: Path) -> int:
-    """Write ``count`` conversations cycled from the dev set, each with a fresh id; return the turns."""
+def corpus_files(corpus: Path) -> list[Path]:
+    """The conversation files of the real corpus (its ``*.labels.jsonl`` files left out)."""
+    return sorted(p for p in corpus.glob("*/*.jsonl") if not p.name.endswith(".labels.jsonl"))
+
+
+def make_corpus(corpus: Path, count: int, path: Path) -> int:
+    """Write ``count`` conversations cycled from the real corpus, each with a fresh id; return the turns."""
     sources = []
-    for name in ("synthetic_conversations.jsonl", "hvb_calls_en.jsonl"):
-        file = devset / name
-        if file.is_file():
-            sources += [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for file in corpus_files(corpus):
+        sources += [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not sources:
-        raise SystemExit(f"benchmarks: no dev set conversations under {devset} (use --devset)")
+        raise SystemExit(f"benchmarks: no conversations under {corpus}/*/*.jsonl (use --corpus)")
     turns = 0
     with open(path, "w", encoding="utf-8") as out:
         for i, conv in zip(range(count), itertools.cycle(sources)):
@@ -56,56 +63,6 @@ def make_corpus(devset: Path, count: int, path: Path) -> int:
             turns += len(row["turns"])
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return turns
-
-
-# ---------------------------------------------------------------- the bare scan
-
-
-def bare_scan(corpus: str, pack_args: list[str]) -> None:
-    """Read JSONL, normalise each turn, search one regex of every phrase of the pack; print the seconds.
-
-    One regex per language: all the pack's phrases in that language (and its ``any``
-    patterns), as servicecheck matches a conversation in its language. One regex for
-    both languages at once is an order of magnitude slower (RE2 runs out of DFA
-    memory and falls back to its slow engine), which would flatter the audit.
-    """
-    import re2
-
-    from servicecheck.policy.cache import load_policies_cached
-    from servicecheck.text.normalize import normalize
-    from servicecheck.text.patterns import compile_pattern
-
-    dirs = [pack_args[i + 1] for i, a in enumerate(pack_args) if a == "--policies"]
-    policyset = load_policies_cached(dirs, include_default="--no-default-pack" not in pack_args)
-    t0 = time.perf_counter()
-    parts: dict[str, list[str]] = {}
-    for signal in policyset.signals.values():
-        for lang, sources in signal.patterns.items():
-            spellings = policyset.spellings.get(lang) if lang != "any" else None
-            for source in sources:
-                pattern = compile_pattern(source, spellings)
-                parts.setdefault(lang, []).append(pattern.body if pattern.body is not None else str(pattern.raw))
-    options = re2.Options()
-    options.max_mem = 64 << 20  # as servicecheck's own pattern sets
-    options.never_capture = True  # only the match counts: no submatch extraction over a huge program
-    shared = parts.pop("any", [])
-    regexes = {lang: re2.compile(" (?:" + "|".join(f"(?:{p})" for p in own + shared) + ")", options)
-               for lang, own in parts.items()}
-    compiled = time.perf_counter() - t0
-    t0, c0 = time.perf_counter(), time.process_time()  # the scan itself: reading, normalising, searching
-    matches = turns = 0
-    with open(corpus, encoding="utf-8") as fh:
-        for line in fh:
-            conv = json.loads(line)
-            lang = conv.get("language")
-            languages = [lang] if lang in regexes else list(regexes)  # unknown: every language, as servicecheck
-            for turn in conv["turns"]:
-                for lang in languages:
-                    text = normalize(turn["text"], policyset.spellings.get(lang)).text
-                    matches += sum(1 for _ in regexes[lang].finditer(" " + text + " "))
-                turns += 1
-    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "compile": compiled,
-                      "patterns": sum(map(len, parts.values())) + len(shared), "turns": turns, "matches": matches}))
 
 
 # ---------------------------------------------------------------- running things
@@ -159,7 +116,11 @@ def median_ms(cmd: list[str], env: dict[str, str], cwd: Path, times: int, ok: tu
 
 
 def breakdown(corpus: Path, pack_args: list[str], limit: int) -> dict[str, float]:
-    """In-process seconds per stage over the first ``limit`` conversations (a profile by stage)."""
+    """In-process CPU seconds per stage over the first ``limit`` conversations (a profile by stage).
+
+    ``signals`` is split by running the matcher twice: with the learned detectors (the
+    audit's) and without them; normalising alone is timed on its own.
+    """
     from dataclasses import replace
 
     from servicecheck import api, engine
@@ -167,6 +128,7 @@ def breakdown(corpus: Path, pack_args: list[str], limit: int) -> dict[str, float
     from servicecheck.formatters import get
     from servicecheck.inputs import read_transcripts
     from servicecheck.policy.cache import load_policies_cached
+    from servicecheck.text.normalize import normalize
 
     dirs = [pack_args[i + 1] for i, a in enumerate(pack_args) if a == "--policies"]
     policyset = load_policies_cached(dirs, include_default="--no-default-pack" not in pack_args)
@@ -175,13 +137,30 @@ def breakdown(corpus: Path, pack_args: list[str], limit: int) -> dict[str, float
     conversations = [c for c in itertools.islice(read_transcripts(str(corpus)), limit)]
     read = clock() - t
     auditor = api.Auditor(policyset)
+    matcher = auditor.matcher
+    langs = [auditor.language_of(c) for c in conversations]
+    auditor.hits(conversations[0], langs[0], auditor._used)  # load the models before timing
+    spellings = {lang: matcher._spellings.get(lang) for lang in matcher.languages}
+    t = clock()
+    for c, lang in zip(conversations, langs):
+        for turn in c.turns:
+            for one in matcher._languages(lang):
+                normalize(turn.text, spellings[one])
+    norm = clock() - t
     t = clock()
     prepared = []
-    for c in conversations:
-        lang = auditor.language_of(c)
+    for c, lang in zip(conversations, langs):
         c = replace(c, language=lang)
         prepared.append((c, auditor.hits(c, lang, auditor._used)))
     match = clock() - t
+    specs, matcher._model_specs = matcher._model_specs, {}
+    try:
+        t = clock()
+        for c, lang in zip(conversations, langs):
+            auditor.hits(c, lang, auditor._used)
+        lexical = clock() - t
+    finally:
+        matcher._model_specs = specs
     t = clock()
     facts = [conversation_facts(c, [list(h) for h in hits]) for c, hits in prepared]
     build = clock() - t
@@ -190,6 +169,7 @@ def breakdown(corpus: Path, pack_args: list[str], limit: int) -> dict[str, float
     for prune in (False, True, False, True):
         engine.Session.prune = prune
         session = engine.Session(ruleset)
+        session.memo = False  # the engine itself, every conversation (the audit's memo is counted in "check")
         t = clock()
         for f in facts:
             session.run(f)
@@ -203,10 +183,12 @@ def breakdown(corpus: Path, pack_args: list[str], limit: int) -> dict[str, float
     for r in results:
         fmt.render_result(r)
     render = clock() - t
-    eng = min(timings[True])
-    return {"conversations": len(conversations), "read+parse": read, "signals (normalise+match)": match,
-            "facts": build, "engine": eng, "engine without pruning": min(timings[False]),
-            "findings+scores": max(check - match - build - eng, 0.0), "render jsonl": render,
+    return {"conversations": len(conversations), "turns": sum(len(c.turns) for c in conversations),
+            "read+parse": read, "normalise": norm, "signals": match,
+            "lexicons (patterns, exceptions, negation)": max(lexical - norm, 0.0),
+            "learned detectors": max(match - lexical, 0.0), "facts": build,
+            "engine (every conversation)": min(timings[True]), "engine without pruning": min(timings[False]),
+            "check (signals, facts, engine, findings, scores)": check, "render jsonl": render,
             "total": read + check + render}
 
 
@@ -218,16 +200,19 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 conversations, one round")
-    parser.add_argument("--devset", type=Path, default=DEVSET)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of <lang>/*.jsonl (default: corpus/)")
     parser.add_argument("--policies", action="append", default=[], help="pack folders to add (as the CLI)")
     parser.add_argument("--no-default-pack", action="store_true")
     parser.add_argument("--update-doc", action="store_true", help=f"rewrite the results block of {DOC}")
-    parser.add_argument("--bare", help=argparse.SUPPRESS)  # internal: run the bare scan on this corpus
+    parser.add_argument("--src", type=Path, help="run the servicecheck of this src/ folder instead (PYTHONPATH), "
+                        "e.g. an older commit's, for a before/after table")
+    parser.add_argument("--stages", help=argparse.SUPPRESS)  # internal: print the stage split of this corpus
+    parser.add_argument("--limit", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
     pack_args = [x for d in args.policies for x in ("--policies", d)] + (
         ["--no-default-pack"] if args.no_default_pack else [])
-    if args.bare:
-        bare_scan(args.bare, pack_args)
+    if args.stages:
+        print(json.dumps(breakdown(Path(args.stages), pack_args, args.limit)))
         return
     if args.quick:
         args.conversations, args.rounds = 2_000, 1
@@ -240,10 +225,12 @@ def main() -> None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed wheel has its bytecode compiled
         env.update(PYTHONPYCACHEPREFIX=str(tmp / "pycache"), SERVICECHECK_CACHE_DIR=str(tmp / "cache"))
         env.pop("SERVICECHECK_NO_CACHE", None)
+        if args.src:
+            env["PYTHONPATH"] = str(args.src.resolve())
         n = args.conversations
         corpus, double = tmp / f"corpus-{n}.jsonl", tmp / f"corpus-{2 * n}.jsonl"
-        turns = make_corpus(args.devset, n, corpus)
-        turns2 = make_corpus(args.devset, 2 * n, double)
+        turns = make_corpus(args.corpus, n, corpus)
+        turns2 = make_corpus(args.corpus, 2 * n, double)
         small = tmp / "template.md"
         small.write_text(SMALL_TEMPLATE, encoding="utf-8")
         sc = [py, "-m", "servicecheck"]
@@ -255,14 +242,14 @@ def main() -> None:
         rounds: list[dict[str, float]] = []
         for r in range(args.rounds):
             one = run([*audit, str(corpus), "-o", str(tmp / "out1.jsonl"), "--jobs", "1"], env, tmp)
-            run([py, str(Path(__file__).resolve()), "--bare", str(corpus), *pack_args], env, tmp, ok=(0,))
-            bare = json.loads(run.last_output.strip().splitlines()[-1])  # type: ignore[attr-defined]
+            floor = run([py, str(BARE_SCAN), str(corpus)], env, tmp, ok=(0,))
+            bare = {"seconds": floor[0], "cpu": floor[2]}
             two = run([*audit, str(corpus), "-o", str(tmp / "out2.jsonl"), "--jobs", "2"], env, tmp)
             same = (tmp / "out1.jsonl").read_bytes() == (tmp / "out2.jsonl").read_bytes()
             rounds.append({"audit": one[0], "audit_cpu": one[2], "rss": one[1], "bare": bare["seconds"],
                            "bare_cpu": bare["cpu"], "jobs2": two[0], "jobs2_cpu": two[2], "same": float(same)})
-            print(f"  round {r + 1}: audit {one[0]:.1f} s ({one[2]:.1f} s CPU), bare scan {bare['seconds']:.1f} s "
-                  f"({bare['cpu']:.1f} s CPU), --jobs 2 {two[0]:.1f} s ({two[2]:.1f} s CPU), outputs identical: "
+            print(f"  round {r + 1}: audit {one[0]:.1f} s ({one[2]:.1f} s CPU), lean floor {bare['seconds']:.2f} s "
+                  f"({bare['cpu']:.2f} s CPU), --jobs 2 {two[0]:.1f} s ({two[2]:.1f} s CPU), outputs identical: "
                   f"{same}; load {load()}",
                   flush=True)
         big = run([*audit, str(double), "-o", str(tmp / "out3.jsonl"), "--jobs", "1"], env, tmp)
@@ -275,7 +262,9 @@ def main() -> None:
         proselint = Path(py).parent / "proselint"
         prose_ms = median_ms([str(proselint), "check", str(small)], env, tmp, 15, ok=(0, 1)) if (
             proselint.exists() or shutil.which("proselint")) else None
-        stages = breakdown(corpus, pack_args, min(n, 2000))
+        run([py, str(Path(__file__).resolve()), "--stages", str(corpus), "--limit", str(min(n, 2000)), *pack_args],
+            env, tmp, ok=(0,))
+        stages = json.loads(run.last_output.strip().splitlines()[-1])  # type: ignore[attr-defined]
     load_after = load()
 
     med = {k: statistics.median(r[k] for r in rounds) for k in ("audit", "audit_cpu", "bare", "bare_cpu", "jobs2",
@@ -288,10 +277,10 @@ def main() -> None:
     rows = [
         ("audit --jobs 1, jsonl to a file (whole process)", f"{med['audit']:.1f} s ({med['audit_cpu']:.1f} s CPU)",
          f"{turns / med['audit']:,.0f} turns/s", ""),
-        ("bare scan (read JSONL, normalise, one regex of the language's phrases; "
-         f"{bare['patterns']} in all)", f"{med['bare']:.1f} s ({med['bare_cpu']:.1f} s CPU)",
+        ("lean floor: benchmarks/bare_scan.py (json.loads, NFKC + casefold, one regex of ~70 phrases; "
+         "whole process)", f"{med['bare']:.2f} s ({med['bare_cpu']:.2f} s CPU)",
          f"{turns / med['bare']:,.0f} turns/s",
-         f"audit/bare = {ratio_bare:.2f}x wall, {ratio_cpu:.2f}x CPU (target <= 3x)"),
+         f"**audit / floor = {ratio_bare:.2f}x wall, {ratio_cpu:.2f}x CPU** (target <= 8x)"),
         ("audit --jobs 2", f"{med['jobs2']:.1f} s ({med['jobs2_cpu']:.1f} s CPU, all processes)",
          f"{turns / med['jobs2']:,.0f} turns/s",
          f"speed-up = {ratio_jobs:.2f}x wall (target >= 1.8x); {ideal:.2f}x on two free cores (CPU); "
@@ -309,16 +298,20 @@ def main() -> None:
     table = ["| measure | time | throughput | note |", "|---|---:|---:|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     stage_rows = ["| stage (in-process CPU, first "
-                  f"{stages['conversations']:,} conversations) | seconds | share |", "|---|---:|---:|"]
+                  f"{stages['conversations']:,} conversations, {stages['turns']:,} turns) | seconds | share |",
+                  "|---|---:|---:|"]
     total = stages["total"]
-    for key in ("read+parse", "signals (normalise+match)", "facts", "engine", "findings+scores", "render jsonl"):
+    for key in ("read+parse", "check (signals, facts, engine, findings, scores)", "render jsonl"):
         stage_rows.append(f"| {key} | {stages[key]:.2f} | {100 * stages[key] / total:.0f} % |")
-    stage_rows.append(f"| engine without pruning (for comparison) | {stages['engine without pruning']:.2f} | |")
+    for key in ("signals", "normalise", "lexicons (patterns, exceptions, negation)", "learned detectors", "facts",
+                "engine (every conversation)", "engine without pruning"):
+        stage_rows.append(f"| &nbsp;&nbsp;{key} (measured apart) | {stages[key]:.2f} | {100 * stages[key] / total:.0f} % |")
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + (
-        f" --conversations {n}" if not args.quick and n != 20_000 else "") + "".join(f" {a}" for a in pack_args)
+        f" --conversations {n}" if not args.quick and n != 20_000 else "") + "".join(f" {a}" for a in pack_args) + (
+        f" --src {args.src}" if args.src else "")
     header = (f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, {info['system']}; "
               f"load average {load_before} before, {load_after} after. Corpus: {n:,} conversations, "
-              f"{turns:,} turns, cycled from the dev set with fresh ids. {args.rounds} round(s); "
+              f"{turns:,} turns, cycled from the real corpus (corpus/*/*.jsonl) with fresh ids; learned detectors on. {args.rounds} round(s); "
               f"ratios are medians of per-round ratios. Command: `{command}`.")
     text = "\n".join([header, "", *table, "", *stage_rows])
     print()

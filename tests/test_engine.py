@@ -6,6 +6,7 @@ import copy
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,34 @@ def test_engine_trap_or_must_come_last() -> None:
     facts = [{"type": "pending", "dl": 2}, {"type": "turn", "t": 1, "k": 5, "a": True}, {"type": "end", "t": 2}]
     assert Session(build("last")).run(facts) == []  # k=5 > dl=2: correctly no match
     assert len(Session(build("mid")).run(facts)) == 1  # the trap: the limit was ignored
+
+
+def test_memo_gives_the_firings_of_a_fresh_engine_run() -> None:
+    """Equal fact lists share one engine run (Session.memo); the firings are those of a run without it."""
+    from servicecheck import api, engine
+    from servicecheck.facts import conversation_facts
+    from servicecheck.inputs import read_transcripts
+    from servicecheck.policy.loader import load_policies
+
+    devset = Path(__file__).resolve().parents[2] / "shared" / "devset"
+    files = [p for p in (devset / "synthetic_conversations.jsonl", devset / "hvb_calls_en.jsonl") if p.is_file()]
+    if not files:
+        pytest.skip("no dev set beside the checkout")
+    auditor = api.Auditor(load_policies([], include_default=True))
+    ruleset = auditor._rulesets["transcript"]
+    facts = []
+    for path in files:
+        for conv in read_transcripts(str(path)):
+            hits = auditor.hits(conv, auditor.language_of(conv), auditor._used)
+            facts.append(conversation_facts(conv, [list(h) for h in hits]))
+    memo, fresh = engine.Session(ruleset), engine.Session(ruleset)
+    fresh.memo = False
+    def plain(events: list) -> list:  # the engine's own session id differs from run to run
+        def strip(fact: dict) -> dict:
+            return {k: v for k, v in fact.items() if k != "sid"}
+        return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
+                 else {k: strip(v) for k, v in e.facts.items()}) for e in events]
+
+    for f in facts + facts:  # the second pass is answered from the memo
+        assert plain(memo.run(f)) == plain(fresh.run(f))
+    assert 0 < len(memo._memo) < len(facts)

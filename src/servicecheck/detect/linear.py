@@ -24,9 +24,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 FORMAT = "servicecheck-linear/1"
 MAX_FEATURES = 12000  # weights kept per model, largest first (the file stays ~0.5 MB at most)
@@ -130,6 +131,8 @@ class ModelBank:
 
     def __init__(self, models: Mapping[str, LinearModel]) -> None:
         """Stack ``{signal: model}`` into one feature index and one weight matrix."""
+        import numpy as np  # only here and in train(): lint and the lexicons never pay its import
+
         self.signals = tuple(models)
         index: dict[str, int] = {}
         for model in models.values():
@@ -143,9 +146,11 @@ class ModelBank:
         self._matrix = matrix
         self._bias = np.array([m.bias for m in models.values()], dtype=np.float64)
         self._models = dict(models)
+        self._np = np
 
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """``{signal: probability}`` for one turn's features."""
+        np = self._np
         get = self._index.get
         rows = [r for r in map(get, feats) if r is not None]
         logits = self._bias + self._matrix[rows].sum(axis=0) if rows else self._bias
@@ -191,6 +196,8 @@ def train(
 
     Deterministic: the same inputs give the same weights.
     """
+    import numpy as np
+
     vocab = vocabulary(docs, params.min_count)
     rows: list[int] = []
     cols: list[int] = []

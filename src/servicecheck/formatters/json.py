@@ -48,6 +48,14 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def _dumps_finite(obj: Any, *, indent: int | None = None) -> str:
+    """:func:`_dumps` of ``obj`` with NaN and infinities as null; the copy is made only when one is there."""
+    try:
+        return _dumps(obj, indent=indent)
+    except ValueError:  # allow_nan=False met a NaN or an infinity
+        return _dumps(_finite(obj), indent=indent)
+
+
 def _finite(obj: Any) -> Any:
     """Replace NaN and infinities (which JSON cannot carry) by None."""
     if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
@@ -67,7 +75,7 @@ class JsonFormatter(BaseFormatter):
 
     def render(self, report: Report, *, color: bool = False) -> str:
         """Render the report as JSON (``color`` is ignored)."""
-        return _dumps(_finite(report_dict(report)), indent=2) + "\n"
+        return _dumps_finite(report_dict(report), indent=2) + "\n"
 
 
 class JsonlFormatter(BaseFormatter):
@@ -84,7 +92,7 @@ class JsonlFormatter(BaseFormatter):
 
     def render_result(self, result: Result, *, color: bool = False) -> str:
         """One line for one conversation (``"type": "conversation"``) or document unit (``"document"``)."""
-        return _dumps(_finite(result_line(result))) + "\n"
+        return _dumps_finite(result_line(result)) + "\n"
 
     def render_errors(self, errors: list[InputProblem]) -> str:
         """One ``{"type": "error", ...}`` line per unreadable input."""

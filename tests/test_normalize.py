@@ -144,3 +144,93 @@ def test_original_span_stays_inside_the_text(text: str, a: int, b: int) -> None:
     norm = normalize(text)
     start, end = norm.original_span(min(a, b), max(a, b))
     assert 0 <= start <= end <= len(text)
+
+
+# ---------------------------------------------------------------- the fast path (issue 11)
+
+import importlib  # noqa: E402
+
+_N = importlib.import_module("servicecheck.text.normalize")
+_EDGY = list("aAbcdeEilnst sS  ''’-‐.,:·()[]{}@#_%$/!?0123456789") + [
+    "é", "É", "œ", "Æ", "ß", "…", "\u0301", "\u200b", "\x01", "ﬁ", "²", "½", "§", "😀", "\n", "\u00a0",
+    "http://x.fr/a", "@bob", "#NeverAgain", "{{name}}", "{id}", "%s", "_Name1_", "[noise]", "c'est", "don't",
+    "aujourd'hui", "client·e·s", "client(e)s", "client-e-s", "19,99", "18:52", "24h", "merciiii", "jai", "svp",
+    "rapprochez-vous", "80's", "qu'il", "l'l'x", "1.2.3", "x.es", "sooorry", "aa'a",
+]
+_TABLE = {"jai": "j ai", "svp": "s il vous plait", "pb": "probleme", "2": "deux", "c": "c est"}
+
+
+def _fold_reference(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """The per-character fold the translate tables replaced."""
+    spans = _N._scan_opaque(text)
+    folded = [_N._fold_char(c) for c in text]
+    if not spans and all(len(f) == 1 for f in folded):
+        return "".join(folded), None, None
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def put(c: str, a: int, b: int) -> None:
+        chars.append(c)
+        starts.append(a)
+        ends.append(b)
+
+    it = iter(spans)
+    nxt = next(it, None)
+    i = 0
+    while i < len(text):
+        if nxt is not None and i == nxt[0]:
+            s, e, kind = nxt
+            if kind == "opaque":
+                put(" ", s, s)
+                put(OPAQUE, s, e)
+                put(" ", e, e)
+            else:
+                put("#", s, s + 1)
+                put(" ", s + 1, s + 1)
+                for j in range(s + 1, e):
+                    if j > s + 1 and text[j].isupper() and text[j - 1].islower():
+                        put(" ", j, j)
+                    for c in _N._fold_char(text[j]):
+                        put(c, j, j + 1)
+            i = e
+            nxt = next(it, None)
+            continue
+        for c in folded[i]:
+            put(c, i, i + 1)
+        i += 1
+    return "".join(chars), starts, ends
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_EDGY), max_size=40).map("".join))
+def test_fast_path_gives_the_reference_tokens(text: str) -> None:
+    stream, smap, emap = _N._fold_stream(text)
+    ref_stream, ref_smap, ref_emap = _fold_reference(text)
+    assert stream == ref_stream
+    assert (smap is None) == (ref_smap is None)
+    if smap is not None:
+        assert list(smap) == ref_smap and list(emap) == ref_emap
+    for table in ({}, prepare_spellings(_TABLE)):
+        fast = _N._fast_tokens(stream, smap, emap, table)
+        if fast is not None:
+            assert fast == _N._slow_tokens(stream, smap, emap, table)
+
+
+def test_fast_path_is_taken_and_agrees_on_the_corpora() -> None:
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [t.get("text", "") for f in sorted(root.glob("corpus/*/*.jsonl")) if not f.name.endswith(".labels.jsonl")
+             for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+             for t in json.loads(line).get("turns", [])]
+    table = prepare_spellings(_TABLE)
+    fast = 0
+    for text in texts:
+        stream, smap, emap = _N._fold_stream(text)
+        got = _N._fast_tokens(stream, smap, emap, table)
+        if got is not None:
+            fast += 1
+            assert got == _N._slow_tokens(stream, smap, emap, table), text
+    assert fast >= 0.8 * len(texts)

@@ -44,6 +44,8 @@ import bisect
 import re
 import unicodedata
 from array import array
+from itertools import accumulate, repeat
+from operator import add, itemgetter, sub
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -181,6 +183,33 @@ def _fold_char(ch: str) -> str:
     return "".join(out)
 
 
+class _FoldTable(dict):  # type: ignore[type-arg]
+    """``ord -> folded text`` for ``str.translate``: :func:`_fold_char` of each character, on first sight.
+
+    Characters that do not fold to exactly one character (``œ`` -> ``oe``, a dropped
+    accent or control) are recorded in :data:`_IRREGULAR`: a text holding none of them
+    folds one character for one, so its offsets are the identity and need no map.
+    """
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        self[code] = folded
+        if len(folded) != 1:
+            _IRREGULAR.add(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+_IRREGULAR: set[str] = set()
+_FOLD_LIMIT = 1 << 16  # distinct characters kept; both tables start again past it (memory stays bounded)
+
+
+def _translate(segment: str) -> str | None:
+    """``segment`` folded at C speed, or ``None`` when some character does not fold one for one."""
+    folded = segment.translate(_FOLD)
+    return folded if _IRREGULAR.isdisjoint(segment) else None
+
+
 @dataclass(slots=True)
 class _Tok:
     text: str
@@ -217,10 +246,13 @@ def _scan_opaque(text: str) -> list[tuple[int, int, str]]:
 def _fold_stream(text: str) -> tuple[str, Sequence[int] | None, Sequence[int] | None]:
     """Fold ``text`` into one stream; ``starts``/``ends`` map stream chars to the original (``None``: identity)."""
     opaque_spans = _scan_opaque(text)
+    if len(_FOLD) > _FOLD_LIMIT:
+        _FOLD.clear()
+        _IRREGULAR.clear()
     if not opaque_spans:
-        folded = list(map(_fold_char, text))
-        if all(len(f) == 1 for f in folded):
-            return "".join(folded), None, None  # the common case: one char in, one char out
+        folded = _translate(text)
+        if folded is not None:
+            return folded, None, None  # the common case: one char in, one char out
     chars: list[str] = []
     # One entry per stream character: machine-int arrays, not lists of int objects, so a
     # multi-megabyte turn costs 16 bytes a character here instead of ~80 (issue 7).
@@ -254,15 +286,28 @@ def _fold_stream(text: str) -> tuple[str, Sequence[int] | None, Sequence[int] | 
             i = e
             nxt = next(spans, None)
             continue
-        for c in _fold_char(text[i]):
-            put(c, i, i + 1)
-        i += 1
+        stop = nxt[0] if nxt is not None else n
+        folded = _translate(text[i:stop])
+        if folded is not None:  # a run of plain text: one char for one, offsets in one go
+            chars.append(folded)
+            starts.extend(range(i, stop))
+            ends.extend(range(i + 1, stop + 1))
+            i = stop
+            continue
+        for j in range(i, stop):
+            for c in _fold_char(text[j]):
+                put(c, j, j + 1)
+        i = stop
     return "".join(chars), starts, ends
 
 
 def _raw_tokens(text: str) -> list[_Tok]:
     """Fold ``text`` and cut it into digit runs, letter runs, symbols and opaque tokens."""
-    stream, starts, ends = _fold_stream(text)
+    return _stream_tokens(*_fold_stream(text))
+
+
+def _stream_tokens(stream: str, starts: Sequence[int] | None, ends: Sequence[int] | None) -> list[_Tok]:
+    """Cut a folded stream into digit runs, letter runs, symbols and opaque tokens."""
     toks: list[_Tok] = []
     glued = False
     for m in _RAW.finditer(stream):
@@ -284,6 +329,113 @@ def _raw_tokens(text: str) -> list[_Tok]:
             toks.append(_Tok(piece, kind, starts[a], ends[b - 1], glued and kind != "O"))
         glued = kind != "O"
     return toks
+
+
+# The fast tokeniser (:func:`_fast_tokens`): each match is the whitespace before a token
+# and the token (a digit run, a letter run or one other character), as _RAW cuts them.
+_PIECES = re.compile(r"(\s*)(\d+|[^\W\d_]+|\S)", re.S)
+_LETTER = r"[^\W\d_]"
+# Where _fold_inclusive could fold something (a superset: it then runs on its own).
+_MAY_INCLUDE = re.compile(  # symbol first, no letter before it: a cheap scan
+    r"[\u00b7.](?:" + "|".join(sorted(_INCLUSIVE_DOT, key=len, reverse=True)) + r")(?!" + _LETTER + r")"
+    r"|\((?:" + "|".join(sorted(_INCLUSIVE_PAREN, key=len, reverse=True)) + r")\)"
+    r"|-(?:es|e)(?!" + _LETTER + r")"
+)
+_THRICE = re.compile(r"(.)\1\1", re.S)  # any character three times in a row: where _STRETCHED may match
+_JOINERS = frozenset("'-.,:")  # the symbols _join_words may drop or merge
+_LD = frozenset("LD")
+
+
+def _kind(token: str) -> str:
+    """The kind _stream_tokens gives ``token``: "D" digits, "L" letters, "O" opaque, "S" a symbol."""
+    c = token[0]
+    if c.isdecimal():
+        return "D"
+    if c.isalnum():  # \w less \d and "_": what [^\W\d_] matches
+        return "L"
+    return "O" if token == OPAQUE else "S"
+
+
+def _fast_tokens(
+    stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, int, int]] | None:
+    """The final tokens of :func:`normalize` for ``stream``, at C speed where it can; ``None``: take the slow path.
+
+    The same cuts, joins, squeezes and spellings as _stream_tokens, _join_words and
+    normalize, computed on flat lists (offsets by running sums, joins only at the few
+    symbols that can join); inclusive writing is left to the slow path.
+    """
+    if _MAY_INCLUDE.search(stream):
+        return None
+    pairs = _PIECES.findall(stream)
+    toks = list(map(itemgetter(1), pairs))
+    lens = list(map(len, toks))
+    ends = list(accumulate(map(add, map(len, map(itemgetter(0), pairs)), lens)))
+    starts = list(map(sub, ends, lens))
+    if smap is None or emap is None:
+        ost, oen = starts, ends
+    else:
+        ost = list(map(smap.__getitem__, starts))
+        oen = [emap[e - 1] for e in ends]
+    if not _JOINERS.isdisjoint(toks):
+        toks, ost, oen = _join_flat(toks, ost, oen, pairs)
+    text = " ".join(toks)
+    if _THRICE.search(text) and _STRETCHED.search(text):  # a letter run of 3+ lies inside one letter token
+        toks = [_squeeze(t) if len(t) > 2 and _kind(t) == "L" and _STRETCHED.search(t) else t for t in toks]
+    if table and not table.keys().isdisjoint(toks):
+        out: list[tuple[str, int, int]] = []
+        for tok, a, b in zip(toks, ost, oen):
+            if tok in table and _kind(tok) == "L":
+                out.extend((piece, a, b) for piece in table[tok])
+            else:
+                out.append((tok, a, b))
+        return out
+    return list(zip(toks, ost, oen))
+
+
+def _join_flat(
+    toks: list[str], ost: list[int], oen: list[int], pairs: list[tuple[str, str]]
+) -> tuple[list[str], list[int], list[int]]:
+    """:func:`_join_words` on flat lists: only the joiner symbols are looked at, the rest is copied in slices."""
+    n = len(toks)
+
+    def glued(k: int) -> bool:  # no whitespace before token k, and neither it nor its neighbour is opaque
+        return k > 0 and not pairs[k][0] and toks[k] != OPAQUE and toks[k - 1] != OPAQUE
+
+    out_t: list[str] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
+    last = 0
+    for i in [k for k, t in enumerate(toks) if t in _JOINERS]:
+        if i < last:
+            continue
+        out_t += toks[last:i]
+        out_s += ost[last:i]
+        out_e += oen[last:i]
+        last = i
+        if not out_t or i + 1 >= n or not glued(i) or not glued(i + 1):
+            continue
+        prev, nxt, t = out_t[-1], toks[i + 1], toks[i]
+        pk, nk = _kind(prev), _kind(nxt)
+        if pk not in _LD or nk not in _LD:
+            continue
+        if t == "'":
+            if pk == "L" and nk == "L" and prev not in ELISIONS:
+                out_t[-1] = prev + nxt  # don't -> dont
+                out_e[-1] = oen[i + 1]
+                last = i + 2
+            else:
+                last = i + 1  # c'est -> c est, 80's -> 80 s: the apostrophe goes
+        elif t == "-":
+            last = i + 1  # rapprochez-vous -> rapprochez vous
+        elif pk == "D" and nk == "D" and t in ".,:":
+            out_t[-1] = prev + t + nxt  # 19,99 / 4.30 / 18:52
+            out_e[-1] = oen[i + 1]
+            last = i + 2
+    out_t += toks[last:]
+    out_s += ost[last:]
+    out_e += oen[last:]
+    return out_t, out_s, out_e
 
 
 def _fold_inclusive(toks: list[_Tok]) -> list[_Tok]:
@@ -418,8 +570,17 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normaliz
     """
     if not isinstance(text, str):
         text = str(text)
-    toks = _join_words(_fold_inclusive(_raw_tokens(text)))
     table = prepare_spellings(spellings) if spellings else {}
+    stream, smap, emap = _fold_stream(text)
+    fast = _fast_tokens(stream, smap, emap, table)
+    return _normalized(fast if fast is not None else _slow_tokens(stream, smap, emap, table))
+
+
+def _slow_tokens(
+    stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, int, int]]:
+    """The final tokens of a folded stream, one token object at a time (the reference of _fast_tokens)."""
+    toks = _join_words(_fold_inclusive(_stream_tokens(stream, smap, emap)))
     final: list[tuple[str, int, int]] = []
     for t in toks:
         if t.kind == "L" and len(t.text) > 2 and _STRETCHED.search(t.text):
@@ -429,12 +590,14 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normaliz
                 final.append((piece, t.start, t.end))
         else:
             final.append((t.text, t.start, t.end))
-    starts: list[int] = []
-    pos = 0
-    for tok, _s, _e in final:
-        starts.append(pos)
-        pos += len(tok) + 1
-    return Normalized(" ".join(tok for tok, _s, _e in final), tuple(final), tuple(starts))
+    return final
+
+
+def _normalized(final: list[tuple[str, int, int]]) -> Normalized:
+    """The Normalized of the final tokens: their text joined by spaces, and where each starts in it."""
+    toks = list(map(itemgetter(0), final))
+    starts = tuple(accumulate(map(add, map(len, toks[:-1]), repeat(1)), initial=0)) if toks else ()
+    return Normalized(" ".join(toks), tuple(final), starts)
 
 
 def is_word(token: str) -> bool:

@@ -325,6 +325,45 @@ def _sentence_of(norm: Normalized, feature: str) -> tuple[int, int, int]:
     return norm.starts[first], norm.starts[last] + len(toks[last]), norm.starts[at]
 
 
+_PREFILTER_MEM = 64 << 20  # RE2 memory budget of one language's set of every pattern (as PatternSet's)
+
+
+class _Prefilter:
+    """One pass over a turn for every signal of one language: which signals have a pattern match at all.
+
+    An RE2 set holds every non-``regex:`` pattern of every signal in the language,
+    each as the alternation searches it (``" (?:body)"`` over the padded text), so a
+    signal it does not report has no match and its own search is skipped. Signals
+    with a ``regex:`` pattern are always searched. Only the positions of the signals
+    it reports are then found, by their own alternations (the leftmost-first rules
+    stay theirs).
+    """
+
+    def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
+        import re2
+
+        options = re2.Options()
+        options.log_errors = False
+        options.max_mem = _PREFILTER_MEM
+        self.owners: list[str] = []
+        self.always: frozenset[str] = frozenset(
+            name for name, c in compiled.items() if any(p.body is None for p in c.patterns.patterns))
+        self._set = re2.Set.SearchSet(options)
+        for name, c in compiled.items():
+            if name in self.always:
+                continue
+            for pattern in c.patterns.patterns:
+                self._set.Add(" (?:" + str(pattern.body) + ")")
+                self.owners.append(name)
+        self._set.Compile()
+
+    def signals(self, normalized_text: str) -> set[str]:
+        """The signals that may match ``normalized_text`` (a superset of those that do)."""
+        found = self._set.Match((" " + normalized_text + " ").encode("utf-8")) or ()
+        owners = self.owners
+        return {owners[i] for i in found} | self.always
+
+
 _MEMO_SIZE = 512  # recent normalisations kept (about a conversation's worth, many times over)
 _MEMO_TEXT = 4096  # longer texts are not kept
 
@@ -446,6 +485,18 @@ class SignalMatcher:
                 continue
             yield compiled.patterns.patterns[index], start, end, None
 
+    def _may_match(self, lang: str, norm: Normalized) -> set[str] | None:
+        """The signals with a pattern match in ``norm`` (``None``: no prefilter, try each)."""
+        filters: dict[str, _Prefilter | None] = self.__dict__.setdefault("_prefilters", {})
+        if lang not in filters:
+            compiled = {name: c for (name, lg), c in self._compiled.items() if lg == lang}
+            try:
+                filters[lang] = _Prefilter(compiled) if compiled else None
+            except Exception:  # too large for one RE2 set: each signal's own search still works
+                filters[lang] = None
+        prefilter = filters[lang]
+        return prefilter.signals(norm.text) if prefilter is not None else None
+
     def _bank(self, lang: str) -> ModelBank | None:
         """The learned detectors of ``lang``, loaded on first use (``None``: there are none)."""
         banks: dict[str, ModelBank | None] = self.__dict__.setdefault("_banks", {})
@@ -514,6 +565,7 @@ class SignalMatcher:
         state = dict(self.__dict__)
         state.pop("_memo", None)
         state.pop("_banks", None)
+        state.pop("_prefilters", None)
         return state
 
     def match(
@@ -541,7 +593,11 @@ class SignalMatcher:
             norm = self.normalized(text, lang)
             if not norm.tokens:
                 continue
+            # Transcripts: one pass of a set of every pattern first (lint's few units skip its build).
+            may = self._may_match(lang, norm) if kind == "transcript" else None
             for name in names:
+                if may is not None and name not in may:
+                    continue
                 for pattern, start, end, cancelled in self._candidates(name, lang, norm):
                     if cancelled is None:
                         hit = self._hit(name, lang, norm, pattern, start, end)

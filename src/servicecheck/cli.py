@@ -378,7 +378,8 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
-@click.option("--explain", is_flag=True, help="Show which pattern of which signal matched each turn.")
+@click.option("--explain", is_flag=True, help="Show which pattern of which signal matched each turn, or for a "
+              "learned detector its probability and the words that weighed most.")
 @click.option("--lang", type=click.Choice(["auto", "fr", "en"]), default="auto", show_default=True)
 @click.option("--input-format", type=click.Choice(INPUT_FORMATS), default=None)
 @_pack_options
@@ -419,7 +420,8 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
                 tags = " ".join(sorted(h)) or "-"
                 click.echo(f"  {t.number:>3} {t.speaker:<8} {tags:<28} {t.text[:100]}")
                 for x in (explained[i] if explained is not None else []):
-                    click.echo(f"        {x.signal}: «{t.text[x.start:x.end]}» by pattern {x.pattern!r} [{x.language}]")
+                    how = x.pattern if x.pattern.startswith("model ") else f"pattern {x.pattern!r}"
+                    click.echo(f"        {x.signal}: «{t.text[x.start:x.end]}» by {how} [{x.language}]")
     ctx.exit(ExitCode.UNREADABLE if errors else ExitCode.OK)
 
 

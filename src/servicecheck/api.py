@@ -38,6 +38,13 @@ class _Attr(dict):  # type: ignore[type-arg]
         return str(dict(self))
 
 
+def contexts_of(conversation: Conversation) -> list[tuple[str, ...]]:
+    """Each turn's place in the conversation, as the learned detectors read it."""
+    from servicecheck.detect.linear import turn_contexts
+
+    return turn_contexts([t.speaker for t in conversation.turns], [t.text for t in conversation.turns])
+
+
 @dataclass
 class Auditor:
     """Audits conversations with one compiled PolicySet (reuse it: compilation is done once)."""
@@ -68,8 +75,8 @@ class Auditor:
         """The signals of every turn: one ``{signal: Hit}`` per turn."""
         wanted = set(only) if only is not None else None
         return [
-            self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted)
-            for t in conversation.turns
+            self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted, context=ctx)
+            for t, ctx in zip(conversation.turns, contexts_of(conversation))
         ]
 
     def _session(self, target: str) -> Session:
@@ -208,9 +215,11 @@ class _FindingMaker:
     def _near_miss(
         self, conversation: Conversation, signals: list[str], window: tuple[int, int]
     ) -> tuple[Span | None, int | None]:
+        contexts = dict(zip((t.number for t in conversation.turns), contexts_of(conversation)))
         for t in conversation.turns[window[0] - 1 : window[1]]:
             for s in signals:
-                misses = self.auditor.matcher.near_misses(t.text, t.speaker, self.language, conversation.kind, s)
+                misses = self.auditor.matcher.near_misses(t.text, t.speaker, self.language, conversation.kind, s,
+                                                          contexts[t.number])
                 if misses:
                     m = misses[0]
                     return Span(t.text[m.start:m.end], m.start, m.end), t.number

@@ -401,7 +401,8 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
             continue
         conv, hits = item
         explained = (
-            [auditor.matcher.explain(t.text, t.speaker, conv.language, conv.kind) for t in conv.turns]
+            [auditor.matcher.explain(t.text, t.speaker, conv.language, conv.kind, ctx)
+             for t, ctx in zip(conv.turns, api.contexts_of(conv))]
             if explain else None
         )
         if fmt == "jsonl":

@@ -48,6 +48,29 @@ def features(normalized_text: str) -> list[str]:
     return list(out)
 
 
+def turn_contexts(speakers: Sequence[str], texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Features of each turn's place in its conversation, beside its own words.
+
+    ``ctx:first`` - the speaker's first turn (where problems are stated);
+    ``ctx:after-question`` - the last turn by someone else asked a question (an answer follows);
+    ``ctx:same-speaker`` - the turn goes on from the speaker's previous one.
+    """
+    out: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for i, speaker in enumerate(speakers):
+        ctx = []
+        if speaker not in seen:
+            ctx.append("ctx:first")
+            seen.add(speaker)
+        if i and speakers[i - 1] == speaker:
+            ctx.append("ctx:same-speaker")
+        other = next((j for j in range(i - 1, -1, -1) if speakers[j] != speaker), None)
+        if other is not None and "?" in texts[other]:
+            ctx.append("ctx:after-question")
+        out.append(tuple(ctx))
+    return out
+
+
 @dataclass
 class LinearModel:
     """One signal's detector in one language."""

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 FORMAT = "servicecheck-linear/1"
 MAX_FEATURES = 12000  # weights kept per model, largest first (the file stays ~0.5 MB at most)
 _NUMBER = "<num>"
@@ -153,6 +151,9 @@ class ModelBank:
 
     def __init__(self, models: Mapping[str, LinearModel]) -> None:
         """Stack ``{signal: model}`` into one feature index and one weight matrix."""
+        import numpy as np  # here, not at the top: linting a document never scores a model
+
+        self._np = np
         self.signals = tuple(models)
         index: dict[str, int] = {}
         for model in models.values():
@@ -169,6 +170,7 @@ class ModelBank:
 
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """``{signal: probability}`` for one turn's features."""
+        np = self._np
         get = self._index.get
         rows = [r for r in map(get, feats) if r is not None]
         logits = self._bias + self._matrix[rows].sum(axis=0) if rows else self._bias
@@ -214,6 +216,8 @@ def train(
 
     Deterministic: the same inputs give the same weights.
     """
+    import numpy as np
+
     vocab = vocabulary(docs, params.min_count)
     rows: list[int] = []
     cols: list[int] = []

@@ -203,6 +203,7 @@ class _FindingMaker:
             near_miss_turn=near_turn,
             detail=detail or {},
             template=conversation.name,
+            suggestion=policy.suggestion_for(self.language),
         )
 
     def _near_miss(
@@ -350,6 +351,7 @@ def policy_summaries(policyset: PolicySet) -> list[dict[str, Any]]:
             "message": p.message,
             "applies_to": list(p.applies_to),
             "link": p.link,
+            "suggestion": dict(p.suggestion),
         }
         for p in policyset.policies
     ]

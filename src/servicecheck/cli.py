@@ -547,6 +547,8 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
         d = policyset.signals[sig]
         click.echo(f"\nsignal {sig} ({d.speaker}): {d.description.strip()}")
     click.echo(f"\nmessage: {p.message}")
+    for lang, text in p.suggestion.items():
+        click.echo(f"suggestion{'' if lang == '*' else f' ({lang})'}: {text}")
     for kind in ("fail", "pass"):
         for ex in p.examples.get(kind, []):
             text = ex if isinstance(ex, str) else ex["text"]

@@ -35,12 +35,27 @@ class Policy:
     applies_to: tuple[str, ...] = ("transcript",)
     link: str | None = None
     examples: dict[str, list[Any]] = field(default_factory=dict)
+    suggestion: dict[str, str] = field(default_factory=dict)  # language (or "*": any) -> better phrasing
     signal_speakers: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def short_id(self) -> str:
         """The id without its pack (``no-deflection``)."""
         return self.id.split(".", 1)[-1]
+
+    def suggestion_for(self, language: str | None) -> str | None:
+        """The better phrasing to offer in ``language``: that language's, else the plain one, else None.
+
+        A policy that gives only the other language's text offers nothing rather than
+        a phrasing the reader did not write in.
+        """
+        if language in self.suggestion:
+            return self.suggestion[language]
+        if "*" in self.suggestion:
+            return self.suggestion["*"]
+        if language not in ("fr", "en") and len(self.suggestion) == 1:
+            return next(iter(self.suggestion.values()))  # the language is unknown: the only text there is
+        return None
 
     @property
     def kind(self) -> str:
@@ -281,10 +296,20 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
                 applies_to=tuple(data.get("applies-to", ["transcript"])),
                 link=data.get("link"),
                 examples=data.get("examples") or {},
+                suggestion=_suggestion(data.get("suggestion")),
             )
         )
         pack.sources[pack.policies[-1].id] = located
     return pack if len(problems) == start else None
+
+
+def _suggestion(value: Any) -> dict[str, str]:
+    """``suggestion:`` as ``{language: text}``; a plain string serves every language (``"*"``)."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"*": value.strip()}
+    return {lang: str(text).strip() for lang, text in value.items()}
 
 
 def _stem_ok(file: Path, problems: list[str]) -> bool:

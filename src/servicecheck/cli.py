@@ -14,6 +14,7 @@ import click
 
 from servicecheck import __version__
 from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageError
+from servicecheck.lsp import lsp_command
 from servicecheck.model import InputProblem, Report, Result
 
 FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "html", "github"]
@@ -556,6 +557,9 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
     if p.link:
         click.echo(f"\nmore: {p.link}")
     click.echo(f"\nfile: {p.path}")
+
+
+main.add_command(lsp_command)  # the language server's body is servicecheck.lsp
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -511,7 +511,7 @@ def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> N
                 click.echo(f"ok   {case.name}")
         else:
             failed += 1
-            click.echo(f"FAIL {case.name}: {case.why}")
+            click.echo(f"FAIL {case.where + ': ' if case.where else ''}{case.name}: {case.why}")
     click.echo(f"{passed} passed, {failed} failed")
     ctx.exit(ExitCode.FINDINGS if failed else ExitCode.OK)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from servicecheck.errors import PolicyError
+from servicecheck.errors import PolicyError, did_you_mean
 from servicecheck.model import Severity
 from servicecheck.policy import schema as schemas
 from servicecheck.rule_types import REGISTRY
@@ -87,6 +87,10 @@ class Pack:
     spellings: dict[str, dict[str, str]] = field(default_factory=dict)
     negators: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, Located] = field(default_factory=dict, repr=False)  # policy id -> parsed file
+    signal_sources: dict[str, Located] = field(default_factory=dict, repr=False)  # signal name -> parsed file
+    # Every policy file's rule block, valid or not, so that its signal names are checked in the same run.
+    rule_refs: list[tuple[str, Located, dict[str, Any]]] = field(default_factory=list, repr=False)
+    broken_signals: set[str] = field(default_factory=set, repr=False)  # signal files that failed validation
 
 
 @dataclass
@@ -158,7 +162,12 @@ def _describe(error: Any) -> tuple[list[Any], bool, str]:
         extra = [k for k in error.instance if k not in allowed]
         if extra:
             expected = ", ".join(sorted(allowed))
-            return path + [extra[0]], True, f"unknown key {extra[0]!r} (expected one of: {expected})"
+            hint = did_you_mean(extra[0], sorted(allowed))
+            return path + [extra[0]], True, f"unknown key {extra[0]!r} ({hint}expected one of: {expected})"
+    if error.validator == "enum" and isinstance(error.instance, str):
+        hint = did_you_mean(error.instance, [v for v in error.validator_value if isinstance(v, str)])
+        if hint:
+            return path, False, f"{error.message} ({hint.strip()})"
     if error.validator == "oneOf" and all(
         set(s) == {"required"} for s in error.schema.get("oneOf", []) if isinstance(s, dict)
     ):
@@ -217,20 +226,26 @@ def _signal_refs(rule: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[An
             yield from _signal_refs(v, at + (i,))
 
 
-def load_pack(directory: Path, problems: list[str]) -> Pack | None:
-    """Read and validate one pack folder; append every problem found to ``problems``."""
+def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
+    """Read and validate one pack folder; append every problem found to ``problems``.
+
+    Returns the Pack, or, when it has problems, the part of it that could be read wrapped
+    in ``_Invalid`` (its policy files' signal names are checked in the same run).
+    """
     from servicecheck import signals as sigmod
     from servicecheck.text.patterns import PatternError, compile_pattern
 
+    # Every file is read and checked even when an earlier one failed, so that one run reports
+    # every problem of the pack; the pack is used only when it has none.
     start = len(problems)
     meta_file = directory / "pack.yaml"
     meta = _read_yaml(meta_file, problems)
-    if meta is None:
-        return None
-    problems.extend(validate(meta.data, schemas.PACK_SCHEMA, meta, str(meta_file)))
-    if len(problems) > start:
-        return None
-    pack = Pack(str(meta.data["name"]), str(meta.data["version"]), str(directory), meta.data.get("description", ""))
+    meta_errors = validate(meta.data, schemas.PACK_SCHEMA, meta, str(meta_file)) if meta is not None else []
+    problems.extend(meta_errors)
+    if meta is not None and not meta_errors:
+        pack = Pack(str(meta.data["name"]), str(meta.data["version"]), str(directory), meta.data.get("description", ""))
+    else:
+        pack = Pack(directory.name, "?", str(directory))  # named by its folder, to report the rest of it
 
     lexicon_file = directory / "lexicon.yaml"
     if lexicon_file.is_file():
@@ -251,13 +266,18 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
         errs = validate(located.data, sigmod.SIGNAL_SCHEMA, located, str(file))
         if not _stem_ok(file, problems):
             continue
-        if errs:
-            problems.extend(errs)
-            continue
-        bad = False
+        pack.broken_signals.add(file.stem)  # until it is known to be valid
+        problems.extend(errs)
+        bad = bool(errs)
+        data = located.data if isinstance(located.data, dict) else {}
+        # Patterns are compiled even beside schema errors (where they are strings in lists), so
+        # that one run reports both.
         for section in ("patterns", "exceptions"):
-            for lang, sources in (located.data.get(section) or {}).items():
-                for i, source in enumerate(sources):
+            block = data.get(section)
+            for lang, sources in (block.items() if isinstance(block, dict) else ()):
+                for i, source in enumerate(sources if isinstance(sources, list) else ()):
+                    if not isinstance(source, str):
+                        continue
                     try:
                         compile_pattern(source, pack.spellings.get(lang))
                     except PatternError as exc:
@@ -266,6 +286,8 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
                         bad = True
         if not bad:
             pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
+            pack.signal_sources[file.stem] = located
+            pack.broken_signals.discard(file.stem)
 
     for file in sorted(directory.glob("*.yaml")):
         if file.name in ("pack.yaml", "lexicon.yaml"):
@@ -275,8 +297,11 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
             continue
         data = located.data
         errs = validate(data, schemas.POLICY_BASE, located, str(file))
-        if not errs:
-            errs = validate(data["rule"], schemas.rule_schema(data["rule"]["kind"]), located, str(file), ("rule",))
+        rule = data.get("rule") if isinstance(data, dict) else None
+        if isinstance(rule, dict):
+            if isinstance(rule.get("kind"), str) and rule["kind"] in REGISTRY:  # the kind's own parameters too
+                errs += validate(rule, schemas.rule_schema(rule["kind"]), located, str(file), ("rule",))
+            pack.rule_refs.append((str(file), located, rule))
         if errs:
             problems.extend(errs)
             continue
@@ -300,7 +325,7 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
             )
         )
         pack.sources[pack.policies[-1].id] = located
-    return pack if len(problems) == start else None
+    return pack if len(problems) == start else _Invalid(pack)
 
 
 def _suggestion(value: Any) -> dict[str, str]:
@@ -310,6 +335,13 @@ def _suggestion(value: Any) -> dict[str, str]:
     if isinstance(value, str):
         return {"*": value.strip()}
     return {lang: str(text).strip() for lang, text in value.items()}
+
+
+class _Invalid:
+    """A pack with problems: not used, but its policy files' signal names are still checked."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
 
 
 def _stem_ok(file: Path, problems: list[str]) -> bool:
@@ -343,18 +375,46 @@ def load_policies(
             continue
         roots.append(path)
     packs: dict[str, Pack] = {}
+    invalid: list[Pack] = []
     for root in roots:
         found = find_packs(root)
         if not found:
             problems.append(f"{root}: no pack.yaml here or in its sub-folders")
         for directory in found:
             pack = load_pack(directory, problems)
-            if pack is not None:
+            if isinstance(pack, _Invalid):
+                invalid.append(pack.pack)
+            elif pack is not None:
                 packs.pop(pack.name, None)
                 packs[pack.name] = pack
+    # Signal names are checked even when some file failed, so one run reports every problem.
+    problems.extend(_unknown_signals([*packs.values(), *invalid]))
     if problems:
         raise PolicyError(problems)
     return _assemble(list(packs.values()))
+
+
+def _unknown_signals(packs: list[Pack]) -> list[str]:
+    """Every signal name a policy file uses that no pack defines, with "did you mean" the closest known one.
+
+    A name whose own signal file is broken is not reported again: that file's error says why.
+    """
+    known: set[str] = set()
+    broken: set[str] = set()
+    for pack in packs:
+        known.update(pack.signals)
+        broken.update(pack.broken_signals)
+    problems = []
+    for pack in packs:
+        for file, located, rule in pack.rule_refs:
+            for path, name in _signal_refs(rule):
+                if name in known or name in broken:
+                    continue
+                mark = located.mark(("rule",) + path)
+                listed = ", ".join(sorted(known)) or "none"
+                problems.append(f"{file}:{mark.line}:{mark.column}: {_key_path(('rule',) + path)}: "
+                                f"unknown signal {name!r} ({did_you_mean(name, sorted(known))}known: {listed})")
+    return problems
 
 
 def _assemble(packs: list[Pack]) -> PolicySet:
@@ -374,17 +434,11 @@ def _assemble(packs: list[Pack]) -> PolicySet:
     policies: list[Policy] = []
     for pack in packs:
         for policy in pack.policies:
-            file, located = policy.path, pack.sources[policy.id]
             speakers: dict[str, str] = {}
-            for path, name in _signal_refs(policy.rule):
+            for _path, name in _signal_refs(policy.rule):
                 sig = pack.signals.get(name) or signals.get(name)
                 if sig is None:
-                    mark = located.mark(("rule",) + path)
-                    known = ", ".join(sorted(signals)) or "none"
-                    problems.append(
-                        f"{file}:{mark.line}:{mark.column}: {_key_path(('rule',) + path)}: "
-                        f"unknown signal {name!r} (known: {known})"
-                    )
+                    problems.append(f"{policy.path}: unknown signal {name!r}")  # _unknown_signals said where
                     continue
                 speakers[name] = sig.speaker
             policy.signal_speakers.update(speakers)

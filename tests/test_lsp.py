@@ -229,3 +229,27 @@ def test_only_scripts_and_templates_are_linted(tmp_path: Path) -> None:
     for name in (".servicecheck.yaml", ".pre-commit-config.yaml", "packs/ours/pack.yaml", "packs/ours/rule.yaml",
                  "packs/ours/signals/s.yaml", "script.py"):
         assert not wanted(str(tmp_path / name), None), name
+
+
+def test_a_yaml_rephrasing_is_offered_only_where_the_file_still_reads(tmp_path: Path) -> None:
+    suggestion = api.load_policies().get("no-deflection").suggestion["en"]
+    assert ": " in suggestion  # a plain YAML scalar cannot hold it
+    block = "templates:\n  refund: |\n    We cannot refund this order.\n    Contact your bank for anything else.\n"
+    deflect = next(p for p in lint_buffer(Projects(), block, str(tmp_path / "m.yaml"), "yaml")
+                   if p.code == "service-standards.no-deflection")
+    assert deflect.fix is not None and deflect.fix.new_text == suggestion and deflect.start[0] == 3
+    plain = "templates:\n  refund: We cannot refund this order. Contact your bank for anything else.\n"
+    deflect = next(p for p in lint_buffer(Projects(), plain, str(tmp_path / "m.yaml"), "yaml")
+                   if p.code == "service-standards.no-deflection")
+    assert deflect.fix is None and suggestion in deflect.message
+
+
+def test_without_pygls_the_command_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from servicecheck.cli import main
+
+    monkeypatch.setitem(sys.modules, "pygls", None)  # import pygls now raises ImportError
+    result = CliRunner().invoke(main, ["lsp"])
+    assert result.exit_code == 2
+    assert "pip install 'servicecheck[lsp]'" in result.stderr

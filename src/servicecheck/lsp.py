@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +78,29 @@ class Problem:
     fix: Fix | None = None
 
 
+_SCALAR_START = re.compile(r"^\s*(?:-\s+)?(?:[^\s'\"#][^:#]*:\s+)?(?P<quote>['\"]?)")
+
+
 def _yaml_escape(text: str, line: str, column: int) -> str:
     """``text`` fit to stand at ``column`` (0-based) of a YAML ``line``: quoted scalars get their escapes."""
-    before = line[:column]
-    if before.count("'") % 2 == 1:
+    m = _SCALAR_START.match(line)
+    quote = m.group("quote") if m else ""
+    inside = line[m.end():column] if m else ""
+    if quote == "'" and inside.replace("''", "").count("'") == 0:
         return text.replace("'", "''")
-    if before.count('"') % 2 == 1:
+    if quote == '"' and inside.replace('\\"', "").count('"') == 0:
         return text.replace("\\", "\\\\").replace('"', '\\"')
     return text
+
+
+def _still_reads(lines: list[str], fix: Fix, path: str) -> bool:
+    """Whether the document still reads once ``fix`` is applied (a plain YAML scalar cannot take every text)."""
+    from servicecheck.inputs import read_document
+    from servicecheck.model import InputProblem
+
+    (a, b), (c, d) = fix.edit
+    edited = lines[:a] + [lines[a][:b] + fix.new_text + lines[c][d:]] + lines[c + 1:]
+    return not isinstance(read_document(path, text="\n".join(edited)), InputProblem)
 
 
 def problems_of(items: list[Any], lines: list[str], path: str) -> list[Problem]:
@@ -103,7 +118,10 @@ def problems_of(items: list[Any], lines: list[str], path: str) -> list[Problem]:
                                item.message, None))
             continue
         for finding in item.findings:
-            out.append(_problem(item, finding, lines, yaml_file, api.finding_turn(item, finding)))
+            problem = _problem(item, finding, lines, yaml_file, api.finding_turn(item, finding))
+            if problem.fix is not None and yaml_file and not _still_reads(lines, problem.fix, path):
+                problem = replace(problem, fix=None)  # the message still carries the suggestion
+            out.append(problem)
     return out
 
 
@@ -205,7 +223,8 @@ def wanted(path: str | None, language_id: str | None) -> bool:
         return False
     folder = Path(path).parent
     # A policy pack's own files (policies, signals) are validated by `servicecheck policies validate`.
-    return not ((folder / "pack.yaml").is_file() or (folder.name == "signals" and (folder.parent / "pack.yaml").is_file()))
+    in_signals = folder.name == "signals" and (folder.parent / "pack.yaml").is_file()
+    return not ((folder / "pack.yaml").is_file() or in_signals)
 
 
 # ---------------------------------------------------------------- the server (pygls)

@@ -122,10 +122,14 @@ def test_policies_test_names_each_failing_example_by_file_and_line(tmp_path: Pat
             "  pass:\n"
             "    - \"Customer: Hi\\nAgent: I'll sort it out.\"\n"
         ),
+        "signals/calm-down.yaml": ("speaker: agent\ndescription: calm down\npatterns:\n  en: [\"calm down\"]\n"
+                                   "examples:\n  match: [\"Calm down.\", \"Relax!\"]\n"),
     })
     result = CliRunner().invoke(main, ["policies", "test", str(pack)])
     assert result.exit_code == 1, result.output
     fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert fails == [f"FAIL {pack}/never-calm-down.yaml:9:7: team.never-calm-down examples.fail[1]: "
-                     "expected a finding, got none"], result.stdout
-    assert "2 passed, 1 failed" in result.stdout
+                     "expected a finding, got none",
+                     f"FAIL {pack}/signals/calm-down.yaml:6:25: signal calm-down examples.match[1]: "
+                     "no match: 'Relax!'"], result.stdout
+    assert "3 passed, 2 failed" in result.stdout

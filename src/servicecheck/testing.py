@@ -80,7 +80,7 @@ def run_pack_examples(policyset: PolicySet, packs: Iterable[str] | None = None) 
                     ok = got == (verdict == "match")
                     yield Case(f"signal {sig_name} examples.{verdict}[{i}]", ok,
                                "" if ok else f"{'no match' if verdict == 'match' else 'matched'}: {ex['text']!r}",
-                               _where(sig.path, pack.signal_sources.get(sig_name), ("examples", verdict, i)))
+                               _signal_where(sig.path, pack.signal_examples.get(sig_name, {}).get((verdict, i))))
 
 
 def _where(path: str, located: Any, key_path: tuple[Any, ...]) -> str:
@@ -89,6 +89,10 @@ def _where(path: str, located: Any, key_path: tuple[Any, ...]) -> str:
         return path
     mark = located.mark(key_path)
     return f"{path}:{mark.line}:{mark.column}"
+
+
+def _signal_where(path: str, mark: tuple[int, int] | None) -> str:
+    return f"{path}:{mark[0]}:{mark[1]}" if mark else path
 
 
 def _judge(name: str, verdict: str, ex: dict[str, Any], findings: list[Any], conv: Conversation) -> Case:

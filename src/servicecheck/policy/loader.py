@@ -87,7 +87,8 @@ class Pack:
     spellings: dict[str, dict[str, str]] = field(default_factory=dict)
     negators: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, Located] = field(default_factory=dict, repr=False)  # policy id -> parsed file
-    signal_sources: dict[str, Located] = field(default_factory=dict, repr=False)  # signal name -> parsed file
+    # signal name -> {(verdict, index): (line, column)} of its examples (small: the pack is cached).
+    signal_examples: dict[str, dict[tuple[str, int], tuple[int, int]]] = field(default_factory=dict, repr=False)
     # Every policy file's rule block, valid or not, so that its signal names are checked in the same run.
     rule_refs: list[tuple[str, Located, dict[str, Any]]] = field(default_factory=list, repr=False)
     broken_signals: set[str] = field(default_factory=set, repr=False)  # signal files that failed validation
@@ -286,7 +287,13 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
                         bad = True
         if not bad:
             pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
-            pack.signal_sources[file.stem] = located
+            examples = data.get("examples") if isinstance(data.get("examples"), dict) else {}
+            pack.signal_examples[file.stem] = {
+                (verdict, i): (mark.line, mark.column)
+                for verdict in ("match", "no-match")
+                for i in range(len(examples.get(verdict) or []))
+                for mark in [located.mark(("examples", verdict, i))]
+            }
             pack.broken_signals.discard(file.stem)
 
     for file in sorted(directory.glob("*.yaml")):
@@ -391,6 +398,9 @@ def load_policies(
     problems.extend(_unknown_signals([*packs.values(), *invalid]))
     if problems:
         raise PolicyError(problems)
+    for pack in packs.values():  # only needed for the checks above; the PolicySet is cached on disk
+        pack.rule_refs = []
+        pack.broken_signals = set()
     return _assemble(list(packs.values()))
 
 

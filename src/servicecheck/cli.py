@@ -14,6 +14,7 @@ import click
 
 from servicecheck import __version__, cli_learn
 from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageError
+from servicecheck.lsp import lsp_command
 from servicecheck.model import InputProblem, Report, Result
 
 FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "html", "github"]
@@ -513,7 +514,7 @@ def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> N
                 click.echo(f"ok   {case.name}")
         else:
             failed += 1
-            click.echo(f"FAIL {case.name}: {case.why}")
+            click.echo(f"FAIL {case.where + ': ' if case.where else ''}{case.name}: {case.why}")
     click.echo(f"{passed} passed, {failed} failed")
     ctx.exit(ExitCode.FINDINGS if failed else ExitCode.OK)
 
@@ -550,6 +551,8 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
         d = policyset.signals[sig]
         click.echo(f"\nsignal {sig} ({d.speaker}): {d.description.strip()}")
     click.echo(f"\nmessage: {p.message}")
+    for lang, text in p.suggestion.items():
+        click.echo(f"suggestion{'' if lang == '*' else f' ({lang})'}: {text}")
     for kind in ("fail", "pass"):
         for ex in p.examples.get(kind, []):
             text = ex if isinstance(ex, str) else ex["text"]
@@ -561,6 +564,7 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
 
 main.add_command(cli_learn.evaluate)
 main.add_command(cli_learn.train)
+main.add_command(lsp_command)  # the language server's body is servicecheck.lsp
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,7 @@ from split import LANGS, pairs  # noqa: E402
 
 from servicecheck.policy.loader import load_policies  # noqa: E402
 from servicecheck.train import TurnExample, train_models, write_pack  # noqa: E402
+from servicecheck.detect.linear import turn_contexts  # noqa: E402
 from servicecheck.evaluate import TAG_SPEAKER  # noqa: E402
 
 
@@ -54,11 +55,13 @@ def train_examples() -> list[TurnExample]:
         for conv, lab in corpus:
             if conv.get("metadata", {}).get("split", "train") != "train":
                 continue
-            for turn, tags in zip(conv["turns"], lab["turns"]):
+            turns = conv["turns"]
+            contexts = turn_contexts([t["speaker"] for t in turns], [t["text"] for t in turns])
+            for turn, tags, ctx in zip(turns, lab["turns"], contexts):
                 if turn["speaker"] in ("agent", "customer"):
                     kept = tuple(t for t in tags if TAG_SPEAKER[t] == turn["speaker"])
                     out.append(TurnExample(conv["id"], conv.get("language", lang), turn["speaker"], turn["text"],
-                                           kept, conv.get("source", "")))
+                                           kept, conv.get("source", ""), ctx))
     return out
 
 

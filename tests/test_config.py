@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from servicecheck import api, config
 from servicecheck.cli import main
 from servicecheck.config import ConfigError, TomlLocated, discover, find_config, load_config
-from servicecheck.errors import ExitCode
+from servicecheck.errors import ExitCode, did_you_mean
 from servicecheck.model import Severity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,7 +204,8 @@ def test_an_unknown_key_is_reported_on_its_own_line(tmp_path_factory: pytest.Tem
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert err.value.problems == [
-        f"{path}:{at + 1}:1: $.{bad}: unknown key {bad!r} (expected one of: {', '.join(sorted(known))})"
+        f"{path}:{at + 1}:1: $.{bad}: unknown key {bad!r} "
+        f"({did_you_mean(bad, sorted(known))}expected one of: {', '.join(sorted(known))})"
     ]
 
 
@@ -417,3 +418,11 @@ def test_a_value_the_command_does_not_accept_is_an_error(project: Path, monkeypa
     assert result.exit_code == ExitCode.USAGE
     assert result.stderr.startswith("servicecheck: .servicecheck.yaml:3:1: $.input-format: 'csv' is not accepted by "
                                     "'main audit' (one of: json)"), result.stderr
+
+
+def test_a_misspelt_key_gets_a_did_you_mean(project: Path) -> None:
+    write(project / ".servicecheck.yaml", "langage: fr\nfail-on: warnign\n")
+    err = run("lint", "call.txt").stderr
+    assert "$.langage: unknown key 'langage' (did you mean 'language'? expected one of: " in err
+    assert "$.fail-on: 'warnign' is not one of ['error', 'warning', 'suggestion', 'never'] (did you mean 'warning'?)" \
+        in err

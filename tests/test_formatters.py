@@ -142,7 +142,8 @@ def sample_report() -> Report:
         conv1,
         (
             Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 2, "agent",
-                    ev_deflect, at(path1, loc_deflect)),
+                    ev_deflect, at(path1, loc_deflect),
+                    suggestion="Je transmets votre demande au service commercial et je vous rappelle demain."),
             Finding(INCIVILITY, Severity.ERROR, "Customer incivility at turn 1 was not acknowledged by the agent.",
                     1, "customer", ev_incivil, at(path1, loc_incivil), window=(2, 4)),
             Finding(THANK, Severity.WARNING, "The agent never thanked the customer.", window=(1, 4)),
@@ -192,7 +193,8 @@ def sample_report() -> Report:
         unit1,
         (
             Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 2, "agent",
-                    ev_u1, at(doc, loc_u1), template="refund-denied"),
+                    ev_u1, at(doc, loc_u1), template="refund-denied",
+                    suggestion="I'm passing this to our billing team & I'll call you back <tomorrow>."),
             Finding(THANK, Severity.WARNING, "The reply never thanks the customer.", template="refund-denied"),
         ),
         (PolicyStatus(NO_DEFLECTION, "fail", 2.0), PolicyStatus(THANK, "fail", 1.0), PolicyStatus(INJUNCTIONS, "pass")),

@@ -179,3 +179,73 @@ def test_readme_snippets_use_the_shipped_hooks() -> None:
     assert any("--format sarif -o servicecheck.sarif" in str(s.get("run", "")) for s in steps)
     upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
     assert upload["with"]["sarif_file"] == "servicecheck.sarif" and upload["if"] == "always()"
+
+
+# ---- the hook blocks what a trainer would want blocked ------------------------------------------
+
+MEMO = "# Floor memo\nAnswer every call in under 10 seconds!\n"  # its only finding: a pressure exhortation (warning)
+CLEAN_SCRIPT = "# Refund\nThank you for writing: the refund is on its way, you will see it within 3 days.\n"
+
+
+def _readme_local_hook() -> dict[str, object]:
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "repo: local" in b]
+    assert len(blocks) == 1, "the README shows one local-hook .pre-commit-config.yaml"
+    return blocks[0]
+
+
+def test_the_lint_hook_blocks_warnings_unless_a_team_says_otherwise() -> None:
+    import yaml
+
+    manifest = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    assert manifest["servicecheck-lint"]["args"] == ["--fail-on", "warning"]
+    hook = _readme_local_hook()["repos"][0]["hooks"][0]
+    assert hook["entry"] == "servicecheck lint" and hook["args"] == ["--fail-on", "warning"]
+
+
+@pytest.fixture(scope="module")
+def memo_repo(scratch: dict[str, object]) -> dict[str, object]:
+    """A repository of floor memos with no servicecheck configuration: the default pack applies."""
+    import yaml
+
+    env = scratch["env"]
+    assert isinstance(env, dict)
+    work = Path(str(scratch["work"])).parent / "memos-repo"
+    (work / "scripts").mkdir(parents=True)
+    (work / "scripts" / "floor-memo.md").write_text(MEMO, encoding="utf-8")
+    (work / "scripts" / "refund.md").write_text(CLEAN_SCRIPT, encoding="utf-8")
+    (work / ".pre-commit-config.yaml").write_text(yaml.safe_dump(_readme_local_hook(), sort_keys=False),
+                                                  encoding="utf-8")
+    _git(work, env, "init", "-q")
+    _git(work, env, "add", "-A")
+    _git(work, env, "commit", "-q", "--no-verify", "-m", "memos")
+    return {**scratch, "work": work}
+
+
+@pytest.mark.slow
+def test_lint_hook_blocks_the_pressure_memo(memo_repo: dict[str, object]) -> None:
+    result = try_repo(memo_repo, "servicecheck-lint", "scripts/floor-memo.md")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "scripts/floor-memo.md:2:1: warning service-standards.no-pressure-exhortations" in out
+    assert "Failed" in out
+
+
+@pytest.mark.slow
+def test_the_readme_local_hook_works_as_written(memo_repo: dict[str, object]) -> None:
+    env = dict(memo_repo["env"])  # type: ignore[call-overload]
+    # language: system runs the servicecheck on the PATH: this test environment's.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    cmd = [sys.executable, "-m", "pre_commit", "run", "servicecheck-lint", "--color", "never", "--files"]
+    blocked = subprocess.run([*cmd, "scripts/floor-memo.md"], cwd=memo_repo["work"], env=env, capture_output=True,
+                             text=True, timeout=600)
+    out = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, out
+    assert "service-standards.no-pressure-exhortations" in out and "Answer every call in under 10 seconds" in out
+    passed = subprocess.run([*cmd, "scripts/refund.md"], cwd=memo_repo["work"], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert passed.returncode == 0, passed.stdout + passed.stderr

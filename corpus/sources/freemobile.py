@@ -37,7 +37,9 @@ Rules, in order:
    letters only, greetings with the customer's name removed) are grouped in source order and
    at most 3 per group are kept; then at most 150 are drawn with the same generator (after
    the customer draw) and kept in source order. Each is a one-turn agent conversation.
-6. Output, in source order (tweet_id): {"id": "freemobile:<tweet_id>", "source": "freemobilachat",
+6. Personal data is replaced (redact): e-mail addresses by "[email]", French phone numbers by
+   "[téléphone]", runs of 8 or more digits (customer, line and order numbers) by "[numéro]".
+7. Output, in source order (tweet_id): {"id": "freemobile:<tweet_id>", "source": "freemobilachat",
    "language": "fr", "channel": "twitter", "metadata": {"date": "YYYY-MM-DD", "split": ...},
    "turns": [{"speaker", "text"}]}. split is ibm_twitter.split_of (sha1 of the id: 70/15/15).
 """
@@ -86,6 +88,18 @@ def repair(text: str) -> str:
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\d)(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+_LONG_NUMBER = re.compile(r"(?<!\d)\d{8,}(?!\d)")
+
+
+def redact(text: str) -> str:
+    """Personal data out of the text: e-mail addresses, phone numbers, customer and line numbers (8+ digits)."""
+    text = _EMAIL.sub("[email]", text)
+    text = _PHONE.sub("[téléphone]", text)
+    return _LONG_NUMBER.sub("[numéro]", text)
+
+
 def _macro_key(text: str) -> str:
     text = re.sub(r"^(bonjour|bonsoir)\s+\S+,", r"\1,", text)     # "bonjour <name>," -> "bonjour,"
     text = re.sub(r"(désolés?)\s+[\w.]+(?=\s*[.\n])", r"\1", text)  # "désolés <name>." -> "désolés."
@@ -101,7 +115,7 @@ def conversation(row: dict, speaker: str) -> dict:
     cid = "freemobile:" + row["tweet_id"]
     return {"id": cid, "source": "freemobilachat", "language": "fr", "channel": "twitter",
             "metadata": {"date": row["date"][:10], "split": split_of(cid)},
-            "turns": [{"speaker": speaker, "text": row["_text"]}]}
+            "turns": [{"speaker": speaker, "text": redact(row["_text"])}]}
 
 
 def select(rows: list[dict]) -> list[tuple[dict, str]]:

@@ -10,12 +10,24 @@ from servicecheck.compiler import CompiledRuleset, compile_policies
 from servicecheck.engine import Session
 from servicecheck.errors import EngineError, ExitCode
 from servicecheck.facts import conversation_facts
-from servicecheck.model import Conversation, Finding, InputProblem, Location, PolicyStatus, Report, Result, Severity, Span
+from servicecheck.model import (
+    Conversation,
+    Finding,
+    InputProblem,
+    Location,
+    PolicyStatus,
+    Report,
+    Result,
+    Severity,
+    Span,
+    Turn,
+)
 from servicecheck.policy.loader import Policy, PolicySet, load_policies
 from servicecheck.rule_types import REGISTRY
 from servicecheck.suppress import is_suppressed
 
-__all__ = ["Auditor", "load_policies", "audit", "lint", "annotate", "exit_code", "policy_summaries"]
+__all__ = ["Auditor", "load_policies", "audit", "lint", "lint_text", "annotate", "exit_code", "policy_summaries",
+           "finding_turn"]
 
 
 class _SafeFormat(dict):  # type: ignore[type-arg]
@@ -36,6 +48,13 @@ class _Attr(dict):  # type: ignore[type-arg]
 
     def __format__(self, spec: str) -> str:
         return str(dict(self))
+
+
+def contexts_of(conversation: Conversation) -> list[tuple[str, ...]]:
+    """Each turn's place in the conversation, as the learned detectors read it."""
+    from servicecheck.detect.linear import turn_contexts
+
+    return turn_contexts([t.speaker for t in conversation.turns], [t.text for t in conversation.turns])
 
 
 @dataclass
@@ -68,8 +87,8 @@ class Auditor:
         """The signals of every turn: one ``{signal: Hit}`` per turn."""
         wanted = set(only) if only is not None else None
         return [
-            self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted)
-            for t in conversation.turns
+            self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted, context=ctx)
+            for t, ctx in zip(conversation.turns, contexts_of(conversation))
         ]
 
     def _session(self, target: str) -> Session:
@@ -203,14 +222,17 @@ class _FindingMaker:
             near_miss_turn=near_turn,
             detail=detail or {},
             template=conversation.name,
+            suggestion=policy.suggestion_for(self.language),
         )
 
     def _near_miss(
         self, conversation: Conversation, signals: list[str], window: tuple[int, int]
     ) -> tuple[Span | None, int | None]:
+        contexts = dict(zip((t.number for t in conversation.turns), contexts_of(conversation)))
         for t in conversation.turns[window[0] - 1 : window[1]]:
             for s in signals:
-                misses = self.auditor.matcher.near_misses(t.text, t.speaker, self.language, conversation.kind, s)
+                misses = self.auditor.matcher.near_misses(t.text, t.speaker, self.language, conversation.kind, s,
+                                                          contexts[t.number])
                 if misses:
                     m = misses[0]
                     return Span(t.text[m.start:m.end], m.start, m.end), t.number
@@ -301,6 +323,43 @@ def lint(
             yield auditor.check_or_problem(replace(unit, language=unit.language or doc.language))
 
 
+def lint_text(
+    text: str, path: str, policyset: PolicySet, *, language: str | None = None, auditor: Auditor | None = None,
+) -> list[Result | InputProblem]:
+    """Lint a document held in memory (an editor's buffer), read as the file ``path`` would be, never from disk.
+
+    ``path`` names the document in findings and chooses its syntax by extension
+    (``.md``, ``.txt``, ``.yaml``...); the file need not exist. Units come out in order,
+    as from :func:`lint`; a document that cannot be read is one InputProblem.
+    """
+    from servicecheck.inputs import read_document
+
+    auditor = auditor or Auditor(policyset, language)
+    doc = read_document(path, text=text)
+    if isinstance(doc, InputProblem):
+        return [doc]
+    return [auditor.check_or_problem(replace(unit, language=unit.language or doc.language)) for unit in doc.units]
+
+
+def finding_turn(result: Result, finding: Finding) -> Turn | None:
+    """The turn a finding points at; for a document, the sentence holding its evidence (None for whole-unit findings).
+
+    Document findings carry no turn number (sentences are not turns to show people), so the
+    sentence is the one whose text at the evidence offsets is the evidence and whose start
+    maps to the finding's location.
+    """
+    turns = result.conversation.turns
+    if finding.turn is not None:
+        return next((t for t in turns if t.number == finding.turn), None)
+    ev, loc = finding.evidence, finding.location
+    if ev is None or loc is None or loc.line is None:
+        return None
+    for t in turns:
+        if t.text[ev.start:ev.end] == ev.text and t.locate(ev.start) == (loc.line, loc.column):
+            return t
+    return None
+
+
 def annotate(
     paths: Iterable[str],
     policyset: PolicySet,
@@ -350,6 +409,7 @@ def policy_summaries(policyset: PolicySet) -> list[dict[str, Any]]:
             "message": p.message,
             "applies_to": list(p.applies_to),
             "link": p.link,
+            "suggestion": dict(p.suggestion),
         }
         for p in policyset.policies
     ]

@@ -14,6 +14,7 @@ import click
 
 from servicecheck import __version__, cli_learn
 from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageError
+from servicecheck.lsp import lsp_command
 from servicecheck.model import InputProblem, Report, Result
 
 FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "html", "github"]
@@ -378,7 +379,8 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
-@click.option("--explain", is_flag=True, help="Show which pattern of which signal matched each turn.")
+@click.option("--explain", is_flag=True, help="Show which pattern of which signal matched each turn, or for a "
+              "learned detector its probability and the words that weighed most.")
 @click.option("--lang", type=click.Choice(["auto", "fr", "en"]), default="auto", show_default=True)
 @click.option("--input-format", type=click.Choice(INPUT_FORMATS), default=None)
 @_pack_options
@@ -400,7 +402,8 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
             continue
         conv, hits = item
         explained = (
-            [auditor.matcher.explain(t.text, t.speaker, conv.language, conv.kind) for t in conv.turns]
+            [auditor.matcher.explain(t.text, t.speaker, conv.language, conv.kind, ctx)
+             for t, ctx in zip(conv.turns, api.contexts_of(conv))]
             if explain else None
         )
         if fmt == "jsonl":
@@ -419,7 +422,8 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
                 tags = " ".join(sorted(h)) or "-"
                 click.echo(f"  {t.number:>3} {t.speaker:<8} {tags:<28} {t.text[:100]}")
                 for x in (explained[i] if explained is not None else []):
-                    click.echo(f"        {x.signal}: «{t.text[x.start:x.end]}» by pattern {x.pattern!r} [{x.language}]")
+                    how = x.pattern if x.pattern.startswith("model ") else f"pattern {x.pattern!r}"
+                    click.echo(f"        {x.signal}: «{t.text[x.start:x.end]}» by {how} [{x.language}]")
     ctx.exit(ExitCode.UNREADABLE if errors else ExitCode.OK)
 
 
@@ -510,7 +514,7 @@ def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> N
                 click.echo(f"ok   {case.name}")
         else:
             failed += 1
-            click.echo(f"FAIL {case.name}: {case.why}")
+            click.echo(f"FAIL {case.where + ': ' if case.where else ''}{case.name}: {case.why}")
     click.echo(f"{passed} passed, {failed} failed")
     ctx.exit(ExitCode.FINDINGS if failed else ExitCode.OK)
 
@@ -547,6 +551,8 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
         d = policyset.signals[sig]
         click.echo(f"\nsignal {sig} ({d.speaker}): {d.description.strip()}")
     click.echo(f"\nmessage: {p.message}")
+    for lang, text in p.suggestion.items():
+        click.echo(f"suggestion{'' if lang == '*' else f' ({lang})'}: {text}")
     for kind in ("fail", "pass"):
         for ex in p.examples.get(kind, []):
             text = ex if isinstance(ex, str) else ex["text"]
@@ -558,6 +564,7 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
 
 main.add_command(cli_learn.evaluate)
 main.add_command(cli_learn.train)
+main.add_command(lsp_command)  # the language server's body is servicecheck.lsp
 
 
 if __name__ == "__main__":  # pragma: no cover

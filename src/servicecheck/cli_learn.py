@@ -72,9 +72,12 @@ def evaluate(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dir
               help="The pack folder to write (new or empty).")
 @click.option("--base", "base", type=click.Path(exists=True, file_okay=False, path_type=str), default=None,
               help="The pack to retrain (default: the shipped service-standards pack, or the one --policies gives).")
+@click.option("--weight", type=click.IntRange(min=1), default=None,
+              help="How many shipped training turns one of these labelled turns is worth  [default: 4].")
 @click.pass_context
 def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: tuple[str, ...],
-          no_default_pack: bool, lang: str, input_format: str | None, output: str, base: str | None) -> None:
+          no_default_pack: bool, lang: str, input_format: str | None, output: str, base: str | None,
+          weight: int | None) -> None:
     """Retrain the pack's detectors on its shipped training data plus these labelled conversations.
 
     \b
@@ -84,7 +87,7 @@ def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: 
     Example: servicecheck train calls.jsonl --labels calls.labels.jsonl -o my-pack
     """
     from servicecheck.policy.loader import default_pack_root, find_packs
-    from servicecheck.train import train as run
+    from servicecheck.train import DEFAULT_WEIGHT, train as run
 
     policyset = _load(policy_dirs, no_default_pack)
     if base is None:
@@ -92,7 +95,7 @@ def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: 
         if len(candidates) != 1:
             raise UsageError("several packs are loaded: name the one to retrain with --base")
         base = str(candidates[0])
-    reports, problems, count = run(paths, labels, output, policyset, base,
+    reports, problems, count = run(paths, labels, output, policyset, base, weight=weight or DEFAULT_WEIGHT,
                                    language=None if lang == "auto" else lang, input_format=input_format)
     for problem in problems:
         click.echo(f"servicecheck: {problem}", err=True)

@@ -14,6 +14,15 @@ class ExitCode(IntEnum):
     UNREADABLE = 3  # some inputs could not be read; the rest were audited
 
 
+def did_you_mean(word: str, candidates: object) -> str:
+    """``did you mean 'x'? `` for a misspelt name close to one of ``candidates`` (difflib), else ``""``."""
+    import difflib
+
+    names = [str(c) for c in candidates] if isinstance(candidates, (list, tuple, set, frozenset, dict)) else []
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 class ServicecheckError(Exception):
     """Base class: every error the user may see, as one line."""
 

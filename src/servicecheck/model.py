@@ -122,7 +122,7 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One violation of one policy.  The runner stamps ``policy`` and ``severity``."""
+    """One violation of one policy.  The runner stamps ``policy``, ``severity`` and ``suggestion``."""
 
     policy: str
     severity: Severity
@@ -137,6 +137,7 @@ class Finding:
     near_miss_turn: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     template: str | None = None  # unit name inside a document
+    suggestion: str | None = None  # a better phrasing, in the conversation's language (the runner stamps it)
 
     @property
     def sort_key(self) -> tuple[Any, ...]:

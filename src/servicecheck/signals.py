@@ -506,7 +506,7 @@ class SignalMatcher:
         return banks[lang]
 
     def _model_candidates(
-        self, names: Collection[str], lang: str, norm: Normalized
+        self, names: Collection[str], lang: str, norm: Normalized, context: Sequence[str] = ()
     ) -> Iterator[tuple[str, float, list[tuple[str, float]], int, int, str | None]]:
         """Model hits over the threshold: ``(signal, probability, top features, start, end, cancelled)``.
 
@@ -520,14 +520,15 @@ class SignalMatcher:
         bank = self._bank(lang)
         if bank is None:
             return
-        feats = linear.features(norm.text)
+        feats = linear.features(norm.text) + list(context)
         probs = bank.probabilities(feats)
         for name in names:
             spec = specs.get(name)
             if spec is None or probs[name] < spec.threshold:
                 continue
             top = bank.top_features(name, feats)
-            start, end, at = _sentence_of(norm, top[0][0] if top else "")
+            words = [f for f, _w in top if not f.startswith("ctx:")]
+            start, end, at = _sentence_of(norm, words[0] if words else "")
             cancelled: str | None = None
             compiled = self._compiled.get((name, lang))
             if compiled is not None and compiled.exceptions is not None:
@@ -575,6 +576,7 @@ class SignalMatcher:
         language: str | None,
         kind: str = "transcript",
         only: Collection[str] | None = None,
+        context: Sequence[str] = (),
     ) -> dict[str, Hit]:
         """The signals in one turn: name -> its first surviving hit (earliest in the text).
 
@@ -584,6 +586,8 @@ class SignalMatcher:
             language: ``fr``, ``en``, or ``None`` (unknown: every language is tried).
             kind: ``transcript``, ``template`` or ``guideline``.
             only: restrict to these signal names.
+            context: the turn's place in its conversation, for the learned detectors
+                (:func:`servicecheck.detect.linear.turn_contexts`).
         """
         names = self._applicable(speaker, kind, only)
         found: dict[str, Hit] = {}
@@ -606,13 +610,15 @@ class SignalMatcher:
                         break
             if kind == "transcript":
                 missing = [n for n in names if n not in found]
-                for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm):
+                for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context):
                     if cancelled is None:
                         a, b = norm.original_span(start, end)
                         found[name] = Hit(name, a, b, f"model p={prob:.2f}", lang)
         return found
 
-    def near_misses(self, text: str, speaker: str, language: str | None, kind: str, signal: str) -> list[Hit]:
+    def near_misses(
+        self, text: str, speaker: str, language: str | None, kind: str, signal: str, context: Sequence[str] = ()
+    ) -> list[Hit]:
         """Matches of ``signal`` that an exception or a negation cancelled (for "closest near-miss")."""
         if signal not in self.signals or not applies(self.signals[signal], speaker, kind) or not text:
             return []
@@ -623,13 +629,15 @@ class SignalMatcher:
                 if cancelled is not None:
                     out.append(self._hit(signal, lang, norm, pattern, start, end))
             if kind == "transcript":
-                for _n, prob, _top, start, end, cancelled in self._model_candidates((signal,), lang, norm):
+                for _n, prob, _top, start, end, cancelled in self._model_candidates((signal,), lang, norm, context):
                     if cancelled is not None:
                         a, b = norm.original_span(start, end)
                         out.append(Hit(signal, a, b, f"model p={prob:.2f}", lang))
         return sorted(set(out), key=lambda h: (h.start, h.end, h.language, h.pattern))
 
-    def explain(self, text: str, speaker: str, language: str | None, kind: str = "transcript") -> list[Hit]:
+    def explain(
+        self, text: str, speaker: str, language: str | None, kind: str = "transcript", context: Sequence[str] = ()
+    ) -> list[Hit]:
         """Every surviving hit of every applicable signal and every pattern (for ``annotate --explain``)."""
         out: list[Hit] = []
         names = self._applicable(speaker, kind, None)
@@ -651,7 +659,7 @@ class SignalMatcher:
                             continue
                         out.append(self._hit(name, lang, norm, pattern, start, end))
             if kind == "transcript":
-                for name, prob, top, start, end, cancelled in self._model_candidates(names, lang, norm):
+                for name, prob, top, start, end, cancelled in self._model_candidates(names, lang, norm, context):
                     if cancelled is None:
                         a, b = norm.original_span(start, end)
                         words = ", ".join(f"{f} {w:+.2f}" for f, w in top)

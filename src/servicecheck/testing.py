@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 from servicecheck import langid
@@ -18,6 +18,7 @@ class Case:
     name: str
     ok: bool
     why: str = ""
+    where: str = ""  # file:line:column of the example in its pack file
 
 
 def _example(raw: Any) -> dict[str, Any]:
@@ -59,14 +60,15 @@ def run_pack_examples(policyset: PolicySet, packs: Iterable[str] | None = None) 
                 for i, raw in enumerate(policy.examples.get(verdict, [])):
                     ex = _example(raw)
                     name = f"{policy.id} examples.{verdict}[{i}]"
+                    where = _where(policy.path, pack.sources.get(policy.id), ("examples", verdict, i))
                     try:
                         conv = example_conversation(policy, ex, f"{policy.path}#{verdict}[{i}]")
                     except InputError as exc:
-                        yield Case(name, False, f"cannot read example: {exc}")
+                        yield Case(name, False, f"cannot read example: {exc}", where)
                         continue
                     result = auditor.check(conv)
                     mine = [f for f in result.findings if f.policy == policy.id]
-                    yield _judge(name, verdict, ex, mine, conv)
+                    yield replace(_judge(name, verdict, ex, mine, conv), where=where)
         for sig_name, sig in sorted(pack.signals.items()):
             for verdict, texts in (("match", sig.examples_match), ("no-match", sig.examples_no_match)):
                 for i, raw in enumerate(texts):
@@ -77,7 +79,20 @@ def run_pack_examples(policyset: PolicySet, packs: Iterable[str] | None = None) 
                     got = sig_name in auditor.matcher.match(ex["text"], speaker, lang, kind, only={sig_name})
                     ok = got == (verdict == "match")
                     yield Case(f"signal {sig_name} examples.{verdict}[{i}]", ok,
-                               "" if ok else f"{'no match' if verdict == 'match' else 'matched'}: {ex['text']!r}")
+                               "" if ok else f"{'no match' if verdict == 'match' else 'matched'}: {ex['text']!r}",
+                               _signal_where(sig.path, pack.signal_examples.get(sig_name, {}).get((verdict, i))))
+
+
+def _where(path: str, located: Any, key_path: tuple[Any, ...]) -> str:
+    """``file:line:column`` of an example, or the file alone when its positions are not known."""
+    if located is None:
+        return path
+    mark = located.mark(key_path)
+    return f"{path}:{mark.line}:{mark.column}"
+
+
+def _signal_where(path: str, mark: tuple[int, int] | None) -> str:
+    return f"{path}:{mark[0]}:{mark[1]}" if mark else path
 
 
 def _judge(name: str, verdict: str, ex: dict[str, Any], findings: list[Any], conv: Conversation) -> Case:

@@ -24,10 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import numpy as np
+from typing import Any
 
 FORMAT = "servicecheck-linear/1"
 MAX_FEATURES = 12000  # weights kept per model, largest first (the file stays ~0.5 MB at most)
@@ -47,6 +44,29 @@ def features(normalized_text: str) -> list[str]:
     for a, b in zip(toks, toks[1:]):
         out[f"{a} {b}"] = None
     return list(out)
+
+
+def turn_contexts(speakers: Sequence[str], texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Features of each turn's place in its conversation, beside its own words.
+
+    ``ctx:first`` - the speaker's first turn (where problems are stated);
+    ``ctx:after-question`` - the last turn by someone else asked a question (an answer follows);
+    ``ctx:same-speaker`` - the turn goes on from the speaker's previous one.
+    """
+    out: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for i, speaker in enumerate(speakers):
+        ctx = []
+        if speaker not in seen:
+            ctx.append("ctx:first")
+            seen.add(speaker)
+        if i and speakers[i - 1] == speaker:
+            ctx.append("ctx:same-speaker")
+        other = next((j for j in range(i - 1, -1, -1) if speakers[j] != speaker), None)
+        if other is not None and "?" in texts[other]:
+            ctx.append("ctx:after-question")
+        out.append(tuple(ctx))
+    return out
 
 
 @dataclass
@@ -131,8 +151,9 @@ class ModelBank:
 
     def __init__(self, models: Mapping[str, LinearModel]) -> None:
         """Stack ``{signal: model}`` into one feature index and one weight matrix."""
-        import numpy as np  # only here and in train(): lint and the lexicons never pay its import
+        import numpy as np  # here, not at the top: linting a document never scores a model
 
+        self._np = np
         self.signals = tuple(models)
         index: dict[str, int] = {}
         for model in models.values():
@@ -146,7 +167,6 @@ class ModelBank:
         self._matrix = matrix
         self._bias = np.array([m.bias for m in models.values()], dtype=np.float64)
         self._models = dict(models)
-        self._np = np
 
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """``{signal: probability}`` for one turn's features."""

@@ -313,6 +313,7 @@ def finding_dict(result: Result, finding: Finding, fingerprint: str, *, document
         "template": unit_name(result, finding),
         "fingerprint": fingerprint,
         "detail": dict(finding.detail),
+        "suggestion": finding.suggestion,
     }
     if document:
         out["unit"] = result.id

@@ -97,6 +97,7 @@ class FindingView:
     evidence: str | None
     template: str | None
     notes: list[str] = field(default_factory=list)
+    suggestion: str | None = None
 
 
 @dataclass(slots=True)
@@ -196,6 +197,7 @@ def _finding_view(result: Result, f: Finding, anchor: str, titles: dict[str, str
         evidence=f.evidence.text if f.evidence is not None and f.evidence.text else None,
         template=unit_name(result, f) if result.conversation.kind != "transcript" else None,
         notes=notes,
+        suggestion=f.suggestion,
     )
 
 

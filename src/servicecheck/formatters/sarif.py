@@ -88,6 +88,11 @@ def _result(result: Result, finding: Finding, fingerprint: str, rule_index: int)
     logical = {"name": unit_name(result, finding) or result.id, "fullyQualifiedName": result.id}
     text = f"{finding.message} {finding_context(result, finding)}"
     properties: dict[str, Any] = {"conversation": result.id, "turn": finding.turn, "speaker": finding.speaker}
+    if finding.suggestion:
+        # A textual suggestion, not a SARIF ``fixes`` edit: the better phrasing is a model
+        # to adapt (names, delays, departments), not a replacement a tool should apply blindly.
+        text += f"\nSuggestion: {finding.suggestion}"
+        properties["suggestion"] = finding.suggestion
     template = unit_name(result, finding)
     if template:
         properties["template"] = template

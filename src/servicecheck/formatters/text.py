@@ -29,6 +29,7 @@ SEVERITY_STYLES: dict[str, dict[str, Any]] = {
     "suggestion": {"fg": "cyan"},
 }
 EVIDENCE_MAX = 160
+SUGGESTION_MAX = 240
 
 
 def quote(text: str, limit: int = EVIDENCE_MAX) -> str:
@@ -102,6 +103,8 @@ class TextFormatter(BaseFormatter):
         out = [f"{head}: {one_line(finding.message)}"]
         if finding.evidence is not None and finding.evidence.text:
             out.append("  " + style(quote(finding.evidence.text), dim=True))
+        if finding.suggestion:
+            out.append("  " + style("suggestion:", fg="green") + " " + quote(finding.suggestion, SUGGESTION_MAX))
         extra = []
         if finding.window is not None:
             first, last = finding.window

@@ -786,26 +786,33 @@ def _json_end(text: str, value: Any, pos: int) -> int:
 # --------------------------------------------------------------------------- the public reader
 
 
-def read_document(path: str, *, stdin: BinaryIO | None = None) -> Document | InputProblem:
+def read_document(path: str, *, stdin: BinaryIO | None = None, text: str | None = None) -> Document | InputProblem:
     """Read one script, macro, template or guideline file for ``lint``.
 
     Args:
         path: the file (``.txt``, ``.md``, ``.markdown``, ``.yaml``, ``.yml``, ``.json``;
             other names are read as plain text); ``"-"`` reads ``stdin``.
         stdin: the stream read for ``"-"``.
+        text: the content, already in memory (an editor's unsaved buffer): read as
+            ``path`` would be (its extension chooses the syntax), never from disk.
 
     Returns:
         The Document, or the InputProblem that prevented reading it.
     """
     display = STDIN_NAME if path == "-" else path
     ctx = ReadContext(display, SpeakerMap())
-    data = read_input_bytes(ctx, path, stdin)
-    if isinstance(data, InputProblem):
-        return data
-    try:
-        text = decode(data)
-    except DecodeProblem as err:
-        return ctx.problem(str(err))
+    if text is None:
+        data = read_input_bytes(ctx, path, stdin)
+        if isinstance(data, InputProblem):
+            return data
+        try:
+            text = decode(data)
+        except DecodeProblem as err:
+            return ctx.problem(str(err))
+    else:
+        text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        if not text.strip():
+            return Document(display, (), None)  # a buffer being written: nothing to lint yet
     ext = os.path.splitext(path)[1].lower() if path != "-" else ""
     if not ext:
         head = text.lstrip()

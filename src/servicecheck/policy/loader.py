@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from servicecheck.errors import PolicyError
+from servicecheck.errors import PolicyError, did_you_mean
 from servicecheck.model import Severity
 from servicecheck.policy import schema as schemas
 from servicecheck.rule_types import REGISTRY
@@ -35,12 +35,27 @@ class Policy:
     applies_to: tuple[str, ...] = ("transcript",)
     link: str | None = None
     examples: dict[str, list[Any]] = field(default_factory=dict)
+    suggestion: dict[str, str] = field(default_factory=dict)  # language (or "*": any) -> better phrasing
     signal_speakers: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def short_id(self) -> str:
         """The id without its pack (``no-deflection``)."""
         return self.id.split(".", 1)[-1]
+
+    def suggestion_for(self, language: str | None) -> str | None:
+        """The better phrasing to offer in ``language``: that language's, else the plain one, else None.
+
+        A policy that gives only the other language's text offers nothing rather than
+        a phrasing the reader did not write in.
+        """
+        if language in self.suggestion:
+            return self.suggestion[language]
+        if "*" in self.suggestion:
+            return self.suggestion["*"]
+        if language not in ("fr", "en") and len(self.suggestion) == 1:
+            return next(iter(self.suggestion.values()))  # the language is unknown: the only text there is
+        return None
 
     @property
     def kind(self) -> str:
@@ -72,6 +87,11 @@ class Pack:
     spellings: dict[str, dict[str, str]] = field(default_factory=dict)
     negators: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, Located] = field(default_factory=dict, repr=False)  # policy id -> parsed file
+    # signal name -> {(verdict, index): (line, column)} of its examples (small: the pack is cached).
+    signal_examples: dict[str, dict[tuple[str, int], tuple[int, int]]] = field(default_factory=dict, repr=False)
+    # Every policy file's rule block, valid or not, so that its signal names are checked in the same run.
+    rule_refs: list[tuple[str, Located, dict[str, Any]]] = field(default_factory=list, repr=False)
+    broken_signals: set[str] = field(default_factory=set, repr=False)  # signal files that failed validation
 
 
 @dataclass
@@ -143,7 +163,12 @@ def _describe(error: Any) -> tuple[list[Any], bool, str]:
         extra = [k for k in error.instance if k not in allowed]
         if extra:
             expected = ", ".join(sorted(allowed))
-            return path + [extra[0]], True, f"unknown key {extra[0]!r} (expected one of: {expected})"
+            hint = did_you_mean(extra[0], sorted(allowed))
+            return path + [extra[0]], True, f"unknown key {extra[0]!r} ({hint}expected one of: {expected})"
+    if error.validator == "enum" and isinstance(error.instance, str):
+        hint = did_you_mean(error.instance, [v for v in error.validator_value if isinstance(v, str)])
+        if hint:
+            return path, False, f"{error.message} ({hint.strip()})"
     if error.validator == "oneOf" and all(
         set(s) == {"required"} for s in error.schema.get("oneOf", []) if isinstance(s, dict)
     ):
@@ -202,21 +227,27 @@ def _signal_refs(rule: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[An
             yield from _signal_refs(v, at + (i,))
 
 
-def load_pack(directory: Path, problems: list[str]) -> Pack | None:
-    """Read and validate one pack folder; append every problem found to ``problems``."""
+def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
+    """Read and validate one pack folder; append every problem found to ``problems``.
+
+    Returns the Pack, or, when it has problems, the part of it that could be read wrapped
+    in ``_Invalid`` (its policy files' signal names are checked in the same run).
+    """
     from servicecheck import signals as sigmod
     from servicecheck.detect import linear
     from servicecheck.text.patterns import PatternError, compile_pattern
 
+    # Every file is read and checked even when an earlier one failed, so that one run reports
+    # every problem of the pack; the pack is used only when it has none.
     start = len(problems)
     meta_file = directory / "pack.yaml"
     meta = _read_yaml(meta_file, problems)
-    if meta is None:
-        return None
-    problems.extend(validate(meta.data, schemas.PACK_SCHEMA, meta, str(meta_file)))
-    if len(problems) > start:
-        return None
-    pack = Pack(str(meta.data["name"]), str(meta.data["version"]), str(directory), meta.data.get("description", ""))
+    meta_errors = validate(meta.data, schemas.PACK_SCHEMA, meta, str(meta_file)) if meta is not None else []
+    problems.extend(meta_errors)
+    if meta is not None and not meta_errors:
+        pack = Pack(str(meta.data["name"]), str(meta.data["version"]), str(directory), meta.data.get("description", ""))
+    else:
+        pack = Pack(directory.name, "?", str(directory))  # named by its folder, to report the rest of it
 
     lexicon_file = directory / "lexicon.yaml"
     if lexicon_file.is_file():
@@ -237,13 +268,18 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
         errs = validate(located.data, sigmod.SIGNAL_SCHEMA, located, str(file))
         if not _stem_ok(file, problems):
             continue
-        if errs:
-            problems.extend(errs)
-            continue
-        bad = False
+        pack.broken_signals.add(file.stem)  # until it is known to be valid
+        problems.extend(errs)
+        bad = bool(errs)
+        data = located.data if isinstance(located.data, dict) else {}
+        # Patterns are compiled even beside schema errors (where they are strings in lists), so
+        # that one run reports both.
         for section in ("patterns", "exceptions"):
-            for lang, sources in (located.data.get(section) or {}).items():
-                for i, source in enumerate(sources):
+            block = data.get(section)
+            for lang, sources in (block.items() if isinstance(block, dict) else ()):
+                for i, source in enumerate(sources if isinstance(sources, list) else ()):
+                    if not isinstance(source, str):
+                        continue
                     try:
                         compile_pattern(source, pack.spellings.get(lang))
                     except PatternError as exc:
@@ -259,6 +295,14 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
                 bad = True
         if not bad:
             pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
+            examples = data.get("examples") if isinstance(data.get("examples"), dict) else {}
+            pack.signal_examples[file.stem] = {
+                (verdict, i): (mark.line, mark.column)
+                for verdict in ("match", "no-match")
+                for i in range(len(examples.get(verdict) or []))
+                for mark in [located.mark(("examples", verdict, i))]
+            }
+            pack.broken_signals.discard(file.stem)
 
     for file in sorted(directory.glob("*.yaml")):
         if file.name in ("pack.yaml", "lexicon.yaml"):
@@ -268,8 +312,11 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
             continue
         data = located.data
         errs = validate(data, schemas.POLICY_BASE, located, str(file))
-        if not errs:
-            errs = validate(data["rule"], schemas.rule_schema(data["rule"]["kind"]), located, str(file), ("rule",))
+        rule = data.get("rule") if isinstance(data, dict) else None
+        if isinstance(rule, dict):
+            if isinstance(rule.get("kind"), str) and rule["kind"] in REGISTRY:  # the kind's own parameters too
+                errs += validate(rule, schemas.rule_schema(rule["kind"]), located, str(file), ("rule",))
+            pack.rule_refs.append((str(file), located, rule))
         if errs:
             problems.extend(errs)
             continue
@@ -289,10 +336,27 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | None:
                 applies_to=tuple(data.get("applies-to", ["transcript"])),
                 link=data.get("link"),
                 examples=data.get("examples") or {},
+                suggestion=_suggestion(data.get("suggestion")),
             )
         )
         pack.sources[pack.policies[-1].id] = located
-    return pack if len(problems) == start else None
+    return pack if len(problems) == start else _Invalid(pack)
+
+
+def _suggestion(value: Any) -> dict[str, str]:
+    """``suggestion:`` as ``{language: text}``; a plain string serves every language (``"*"``)."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"*": value.strip()}
+    return {lang: str(text).strip() for lang, text in value.items()}
+
+
+class _Invalid:
+    """A pack with problems: not used, but its policy files' signal names are still checked."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
 
 
 def _stem_ok(file: Path, problems: list[str]) -> bool:
@@ -326,18 +390,49 @@ def load_policies(
             continue
         roots.append(path)
     packs: dict[str, Pack] = {}
+    invalid: list[Pack] = []
     for root in roots:
         found = find_packs(root)
         if not found:
             problems.append(f"{root}: no pack.yaml here or in its sub-folders")
         for directory in found:
             pack = load_pack(directory, problems)
-            if pack is not None:
+            if isinstance(pack, _Invalid):
+                invalid.append(pack.pack)
+            elif pack is not None:
                 packs.pop(pack.name, None)
                 packs[pack.name] = pack
+    # Signal names are checked even when some file failed, so one run reports every problem.
+    problems.extend(_unknown_signals([*packs.values(), *invalid]))
     if problems:
         raise PolicyError(problems)
+    for pack in packs.values():  # only needed for the checks above; the PolicySet is cached on disk
+        pack.rule_refs = []
+        pack.broken_signals = set()
     return _assemble(list(packs.values()))
+
+
+def _unknown_signals(packs: list[Pack]) -> list[str]:
+    """Every signal name a policy file uses that no pack defines, with "did you mean" the closest known one.
+
+    A name whose own signal file is broken is not reported again: that file's error says why.
+    """
+    known: set[str] = set()
+    broken: set[str] = set()
+    for pack in packs:
+        known.update(pack.signals)
+        broken.update(pack.broken_signals)
+    problems = []
+    for pack in packs:
+        for file, located, rule in pack.rule_refs:
+            for path, name in _signal_refs(rule):
+                if name in known or name in broken:
+                    continue
+                mark = located.mark(("rule",) + path)
+                listed = ", ".join(sorted(known)) or "none"
+                problems.append(f"{file}:{mark.line}:{mark.column}: {_key_path(('rule',) + path)}: "
+                                f"unknown signal {name!r} ({did_you_mean(name, sorted(known))}known: {listed})")
+    return problems
 
 
 def _assemble(packs: list[Pack]) -> PolicySet:
@@ -357,17 +452,11 @@ def _assemble(packs: list[Pack]) -> PolicySet:
     policies: list[Policy] = []
     for pack in packs:
         for policy in pack.policies:
-            file, located = policy.path, pack.sources[policy.id]
             speakers: dict[str, str] = {}
-            for path, name in _signal_refs(policy.rule):
+            for _path, name in _signal_refs(policy.rule):
                 sig = pack.signals.get(name) or signals.get(name)
                 if sig is None:
-                    mark = located.mark(("rule",) + path)
-                    known = ", ".join(sorted(signals)) or "none"
-                    problems.append(
-                        f"{file}:{mark.line}:{mark.column}: {_key_path(('rule',) + path)}: "
-                        f"unknown signal {name!r} (known: {known})"
-                    )
+                    problems.append(f"{policy.path}: unknown signal {name!r}")  # _unknown_signals said where
                     continue
                 speakers[name] = sig.speaker
             policy.signal_speakers.update(speakers)

@@ -10,6 +10,21 @@ from servicecheck.rule_types import REGISTRY
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TARGETS = ["transcript", "template", "guideline"]
 
+# A better phrasing to offer with a finding: one text, or one per language.
+SUGGESTION_SCHEMA: dict[str, Any] = {
+    "description": "A better phrasing, offered with every finding (and as an editor quick fix): "
+    "one text, or one per language ({fr: ..., en: ...}).",
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {"fr": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}},
+        },
+    ],
+}
+
 EXAMPLE_SCHEMA: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "minLength": 1},
@@ -49,6 +64,7 @@ POLICY_BASE: dict[str, Any] = {
             "properties": {"kind": {"enum": sorted(REGISTRY)}},
         },
         "message": {"type": "string", "minLength": 1},
+        "suggestion": SUGGESTION_SCHEMA,
         "examples": {
             "type": "object",
             "additionalProperties": False,

@@ -31,14 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 STAMP = GOLDEN / "audit_golden.json"
-REFERENCE = "38df295"  # main when issue 11 started: the code path before the speed work
+REFERENCE = "bc6ecc5"  # main at the last merge into issue11, without the speed work (38df295 before main added pack keys)
 DEVSET = ROOT.parent / "shared" / "devset"
 
 # name -> input files (copied under their bare names; the report holds those paths)
 CASES: dict[str, tuple[Path, ...]] = {
     "devset": (DEVSET / "synthetic_conversations.jsonl",),
     "calls": (DEVSET / "hvb_calls_en.jsonl",),
-    "corpus": (ROOT / "corpus" / "en" / "ibm_twitter.jsonl", ROOT / "corpus" / "fr" / "freemobile.jsonl"),
+    # the whole real corpus: every corpus/<lang>/*.jsonl but the labels
+    "corpus": tuple(sorted(p for p in (ROOT / "corpus").glob("*/*.jsonl") if not p.name.endswith(".labels.jsonl"))),
 }
 
 
@@ -59,8 +60,8 @@ def file_digest(path: Path) -> str:
 
 
 def stamp() -> dict[str, object]:
-    """What the golden files were made from."""
-    return {"reference": REFERENCE, "pack": pack_digest(),
+    """What the golden files were made from (the reference commit is added when they are written)."""
+    return {"pack": pack_digest(),
             "inputs": {p.name: file_digest(p) for files in CASES.values() for p in files if p.is_file()}}
 
 
@@ -82,15 +83,19 @@ def run_reference(files: tuple[Path, ...], src: Path) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only compare the stamp with the current pack/inputs")
+    parser.add_argument("--reference", default=REFERENCE,
+                        help=f"the commit whose src/ writes the reports (default {REFERENCE}; a later commit of main "
+                        "without the speed work if the pack ever needs newer code)")
     args = parser.parse_args()
     current = stamp()
     if args.check:
         old = json.loads(STAMP.read_text()) if STAMP.exists() else {}
+        old.pop("reference", None)
         print("up to date" if old == current else f"stale: {old} != {current}")
         raise SystemExit(0 if old == current else 1)
     with tempfile.TemporaryDirectory(prefix="servicecheck-ref-") as ref_name:
         ref = Path(ref_name)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", REFERENCE, "src"], check=True,
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.reference, "src"], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(ref)], input=archive, check=True)
         for name, files in CASES.items():
@@ -100,7 +105,7 @@ def main() -> None:
             data = run_reference(files, ref / "src")
             (GOLDEN / f"audit_{name}.json.gz").write_bytes(gzip.compress(data, 9, mtime=0))
             print(f"{name}: {len(data):,} bytes")
-    STAMP.write_text(json.dumps(current, indent=2) + "\n")
+    STAMP.write_text(json.dumps(dict(current, reference=args.reference), indent=2) + "\n")
 
 
 if __name__ == "__main__":

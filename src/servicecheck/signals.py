@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,43 +326,172 @@ def _sentence_of(norm: Normalized, feature: str) -> tuple[int, int, int]:
     return norm.starts[first], norm.starts[last] + len(toks[last]), norm.starts[at]
 
 
-_PREFILTER_MEM = 64 << 20  # RE2 memory budget of one language's set of every pattern (as PatternSet's)
+_PREFILTER_MEM = 64 << 20  # RE2 memory budget of one signal's probe (as PatternSet's alternations)
+_GAP = re.compile(r"\{(\d+),(\d+)\}\?")
+
+
+def _hyperscan() -> Any:
+    """The ``hyperscan`` module, or ``None`` when it is not installed (or turned off)."""
+    if os.environ.get("SERVICECHECK_NO_HYPERSCAN", "").strip() not in ("", "0"):
+        return None
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    return hyperscan
+
+
+def _approximate(body: str) -> str:
+    """A pattern body loosened for the byte-level prefilter: it matches wherever the body does.
+
+    ``{word}``/``{num}`` become any token and bounded gaps unbounded ones: the same
+    language or a larger one, and far cheaper to compile. Tokens never hold a space
+    byte, so ``[^ ]`` on UTF-8 bytes spans the same tokens as on characters.
+    """
+    body = body.replace("[\\pL\\pN]", "[^ ]").replace("\\pN", "[^ ]")
+    return _GAP.sub(lambda m: "*" if m.group(1) == "0" else "+", body)
+
+
+Subset = tuple[tuple[int, ...], tuple[int, ...]]  # indexes of a signal's patterns and exceptions that may match
 
 
 class _Prefilter:
-    """One pass over a turn for every signal of one language: which signals have a pattern match at all.
+    """One pass over a turn for every signal of one language: which patterns and exceptions may match.
 
-    An RE2 set holds every non-``regex:`` pattern of every signal in the language,
-    each as the alternation searches it (``" (?:body)"`` over the padded text), so a
-    signal it does not report has no match and its own search is skipped. Signals
-    with a ``regex:`` pattern are always searched. Only the positions of the signals
-    it reports are then found, by their own alternations (the leftmost-first rules
-    stay theirs).
+    With Hyperscan (the ``hyperscan`` wheel), one database holds every pattern and
+    every exception of every signal in the language, loosened (:func:`_approximate`)
+    and matched on the padded text's UTF-8 bytes (``regex:`` ones, as written, on the
+    text in a second database). A pattern it does not report has no match anywhere;
+    a signal is then searched with an alternation of only the patterns reported, in
+    their order (the same leftmost-first matches: the others never match), and its
+    exceptions likewise, or not at all. The databases take seconds to compile, so
+    they are kept in the servicecheck cache. Without Hyperscan, each signal gets a
+    probe: its alternation without capture groups (RE2 then runs its DFA only, and
+    the grouped search, with its submatches, only where there is a match).
     """
 
     def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
-        import re2
-
-        options = re2.Options()
-        options.log_errors = False
-        options.max_mem = _PREFILTER_MEM
-        self.owners: list[str] = []
-        self.always: frozenset[str] = frozenset(
-            name for name, c in compiled.items() if any(p.body is None for p in c.patterns.patterns))
-        self._set = re2.Set.SearchSet(options)
+        self.owners: list[tuple[str, int, int]] = []  # (signal, 0 pattern / 1 exception, index)
+        self.raw_owners: list[tuple[str, int, int]] = []
+        exprs: list[bytes] = []
+        raw: list[bytes] = []
         for name, c in compiled.items():
-            if name in self.always:
-                continue
-            for pattern in c.patterns.patterns:
-                self._set.Add(" (?:" + str(pattern.body) + ")")
-                self.owners.append(name)
-        self._set.Compile()
+            sections = [c.patterns.patterns, c.exceptions.patterns if c.exceptions is not None else ()]
+            for section, patterns in enumerate(sections):
+                for i, pattern in enumerate(patterns):
+                    if pattern.body is not None:
+                        exprs.append((" (?:" + _approximate(pattern.body) + ")").encode("utf-8"))
+                        self.owners.append((name, section, i))
+                    else:
+                        raw.append(str(pattern.raw).encode("utf-8"))
+                        self.raw_owners.append((name, section, i))
+        self._db: Any = None
+        self._raw_db: Any = None
+        self._probes: dict[str, Any] = {}
+        self.unfiltered: set[str] = set()  # signals with a pattern Hyperscan refuses: always searched in full
+        hs = _hyperscan()
+        if hs is not None and exprs:
+            try:
+                self._db, kept = self._database(hs, exprs, 0, "tokens")
+                self.unfiltered.update(self.owners[i][0] for i in set(range(len(exprs))) - set(kept))
+                if raw:  # regex: patterns, on the text itself, as Unicode (they may use any RE2 syntax)
+                    self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw")
+                    self.unfiltered.update(self.raw_owners[i][0] for i in set(range(len(raw))) - set(kept))
+            except Exception:  # no usable database (a foreign cache entry, ...): use the probes
+                self._db = self._raw_db = None
+                self.unfiltered = set()
+        if self._db is None:
+            import re2
 
-    def signals(self, normalized_text: str) -> set[str]:
-        """The signals that may match ``normalized_text`` (a superset of those that do)."""
-        found = self._set.Match((" " + normalized_text + " ").encode("utf-8")) or ()
-        owners = self.owners
-        return {owners[i] for i in found} | self.always
+            options = re2.Options()
+            options.log_errors = False
+            options.max_mem = _PREFILTER_MEM
+            options.never_capture = True
+            for name, c in compiled.items():
+                if any(p.body is None for p in c.patterns.patterns):
+                    continue  # a regex: pattern: no probe, always searched
+                try:
+                    self._probes[name] = re2.compile(
+                        " (?:" + "|".join(str(p.body) for p in c.patterns.patterns) + ")", options)
+                except Exception:  # too large for one regex: search it without a probe
+                    pass
+
+    @staticmethod
+    def _database(hs: Any, exprs: list[bytes], flag: int, what: str) -> tuple[Any, list[int]]:
+        """The compiled database of ``exprs`` (from the cache when it can), and which of them it holds.
+
+        Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
+        left out, and their signals searched in full.
+        """
+        import json
+        import platform
+
+        from servicecheck.policy.cache import cached_bytes
+
+        flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | flag
+
+        def compile_(ids: list[int]) -> Any:
+            db = hs.Database()
+            db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags] * len(ids))
+            return db
+
+        def build() -> bytes:
+            ids = list(range(len(exprs)))
+            try:
+                db = compile_(ids)
+            except Exception:
+                good = []
+                for i in ids:
+                    try:
+                        compile_([i])
+                        good.append(i)
+                    except Exception:
+                        pass
+                ids = good
+                db = compile_(ids) if ids else None
+            body = bytes(hs.dumpb(db)) if db is not None else b""
+            return json.dumps(ids).encode() + b"\n" + body
+
+        what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v2 {what} {flag}"
+        head, _nl, body = cached_bytes(what, b"\0".join(exprs), build).partition(b"\n")
+        kept = [int(i) for i in json.loads(head)]
+        if not kept:
+            return None, []
+        db = hs.loadb(body, hs.HS_MODE_BLOCK)
+        db.scratch = hs.Scratch(db)  # a loaded database has no scratch space of its own
+        return db, kept
+
+    @staticmethod
+    def _on_match(index: int, _start: int, _end: int, _flags: int, found: list[int]) -> None:
+        found.append(index)
+
+    def signals(self, normalized_text: str, names: Collection[str]) -> dict[str, Subset | None]:
+        """Of ``names``, those that may match ``normalized_text``, each with the subset that may (``None``: all)."""
+        padded = (" " + normalized_text + " ").encode("utf-8")
+        if not self._probes and self._db is None and self._raw_db is None and not self.unfiltered:
+            return {name: None for name in names}  # no prefilter at all
+        if self._probes or (self._db is None and self._raw_db is None):
+            out: dict[str, Subset | None] = {}
+            for name in names:
+                probe = self._probes.get(name)
+                if probe is None or probe.search(padded) is not None:
+                    out[name] = None
+            return out
+        found: list[int] = []
+        if self._db is not None:
+            self._db.scan(padded, match_event_handler=self._on_match, context=found)
+        hits = [self.owners[i] for i in found]
+        if self._raw_db is not None:
+            found.clear()
+            self._raw_db.scan(padded[1:-1], match_event_handler=self._on_match, context=found)
+            hits += [self.raw_owners[i] for i in found]
+        parts: dict[str, tuple[list[int], list[int]]] = {}
+        for name, section, i in hits:
+            parts.setdefault(name, ([], []))[section].append(i)
+        out = {name: (tuple(sorted(p)), tuple(sorted(e))) for name, (p, e) in parts.items() if p}
+        for name in self.unfiltered:
+            out[name] = None
+        return out
 
 
 _MEMO_SIZE = 512  # recent normalisations kept (about a conversation's worth, many times over)
@@ -466,27 +596,38 @@ class SignalMatcher:
                     return True
         return False
 
-    def _candidates(self, name: str, lang: str, norm: Normalized) -> Iterator[tuple[Pattern, int, int, str | None]]:
-        """Every match of signal ``name`` in ``norm``, with why it is cancelled (``None``: it stands)."""
+    def _candidates(
+        self, name: str, lang: str, norm: Normalized, subset: Subset | None = None
+    ) -> Iterator[tuple[Pattern, int, int, str | None]]:
+        """Every match of signal ``name`` in ``norm``, with why it is cancelled (``None``: it stands).
+
+        ``subset``: the patterns and exceptions that may match (the prefilter's); the
+        others never match, so leaving them out of the alternations changes nothing.
+        It is not used for a set RE2 had to split (its matches are merged, not chosen).
+        """
         compiled = self._compiled.get((name, lang))
         if compiled is None:
             return
+        patterns, exceptions = compiled.patterns, compiled.exceptions
+        only, only_exc = subset if subset is not None else (None, None)
+        if exceptions is not None and only_exc is not None and not only_exc:
+            exceptions = None  # the prefilter saw none of them
         sig = self.signals[name]
         exc_spans: _Spans | None = None
-        for index, start, end in compiled.patterns.finditer(norm.text):
-            if compiled.exceptions is not None:
+        for index, start, end in patterns.finditer(norm.text, only):
+            if exceptions is not None:
                 if exc_spans is None:
-                    exc_spans = _Spans(compiled.exceptions.finditer(norm.text))
+                    exc_spans = _Spans(exceptions.finditer(norm.text, only_exc))
                 if exc_spans.overlaps(start, end):
-                    yield compiled.patterns.patterns[index], start, end, "exception"
+                    yield patterns.patterns[index], start, end, "exception"
                     continue
             if sig.negation == "block" and self._negated(norm, start, lang):
-                yield compiled.patterns.patterns[index], start, end, "negation"
+                yield patterns.patterns[index], start, end, "negation"
                 continue
-            yield compiled.patterns.patterns[index], start, end, None
+            yield patterns.patterns[index], start, end, None
 
-    def _may_match(self, lang: str, norm: Normalized) -> set[str] | None:
-        """The signals with a pattern match in ``norm`` (``None``: no prefilter, try each)."""
+    def _may_match(self, lang: str, norm: Normalized, names: Collection[str]) -> dict[str, Subset | None] | None:
+        """Of ``names``, the signals that may match in ``norm``, with the subset (``None``: no prefilter, try each)."""
         filters: dict[str, _Prefilter | None] = self.__dict__.setdefault("_prefilters", {})
         if lang not in filters:
             compiled = {name: c for (name, lg), c in self._compiled.items() if lg == lang}
@@ -495,7 +636,7 @@ class SignalMatcher:
             except Exception:  # too large for one RE2 set: each signal's own search still works
                 filters[lang] = None
         prefilter = filters[lang]
-        return prefilter.signals(norm.text) if prefilter is not None else None
+        return prefilter.signals(norm.text, names) if prefilter is not None else None
 
     def _bank(self, lang: str) -> ModelBank | None:
         """The learned detectors of ``lang``, loaded on first use (``None``: there are none)."""
@@ -598,11 +739,12 @@ class SignalMatcher:
             if not norm.tokens:
                 continue
             # Transcripts: one pass of a set of every pattern first (lint's few units skip its build).
-            may = self._may_match(lang, norm) if kind == "transcript" else None
+            may = self._may_match(lang, norm, names) if kind == "transcript" else None
             for name in names:
                 if may is not None and name not in may:
                     continue
-                for pattern, start, end, cancelled in self._candidates(name, lang, norm):
+                for pattern, start, end, cancelled in self._candidates(name, lang, norm,
+                                                                       may.get(name) if may else None):
                     if cancelled is None:
                         hit = self._hit(name, lang, norm, pattern, start, end)
                         if name not in found or hit.start < found[name].start:

@@ -33,7 +33,7 @@ from typing import Any, Iterable
 
 from servicecheck import __version__
 
-__all__ = ["cache_dir", "cache_key", "load_policies_cached", "signal_matcher", "KEEP"]
+__all__ = ["cache_dir", "cache_key", "cached_bytes", "load_policies_cached", "signal_matcher", "KEEP"]
 
 KEEP = 16  # cache entries kept; older ones are pruned when a new one is written
 _PREFIX = "policyset-"
@@ -256,3 +256,28 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None):  
     matcher = SignalMatcher(signals, spellings, negators)
     _write(folder, path, key, matcher, _MATCHER_PREFIX)
     return matcher
+
+
+_BYTES_PREFIX = "bytes-"
+
+
+def cached_bytes(what: str, key_material: bytes, build: Any) -> bytes:
+    """``build()`` (bytes), kept in the cache under a digest of ``what`` and ``key_material``.
+
+    For artefacts slow to build and keyed by their own inputs, such as the compiled
+    pattern database of servicecheck.signals (seconds to build, milliseconds to load).
+    """
+    folder = cache_dir()
+    if folder is None:
+        return bytes(build())
+    digest = hashlib.sha256()
+    digest.update(f"servicecheck {__version__} format {_FORMAT} {what}\n".encode())
+    digest.update(key_material)
+    key = digest.hexdigest()
+    path = folder / f"{_BYTES_PREFIX}{key[:32]}{_SUFFIX}"
+    cached = _read(path, key)
+    if isinstance(cached, bytes):
+        return cached
+    value = bytes(build())
+    _write(folder, path, key, value, _BYTES_PREFIX)
+    return value

@@ -44,6 +44,7 @@ from servicecheck.text.normalize import OPAQUE, normalize
 MAX_EXPANSION = 256  # alternatives a glued group may spell out to
 MAX_PROXIMITY = 50
 MAX_NESTING = 32  # groups inside groups; parsing and compiling recurse once per level
+EACH_LIMIT = 8  # at most this many patterns (that may match) are searched one regex each
 
 NUMBER_WORDS = (
     "un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize "
@@ -409,7 +410,11 @@ def compile_pattern(source: str, spellings: Mapping[str, str] | None = None, max
         except UnicodeEncodeError:  # YAML's "\ud800" escape: RE2 would raise while encoding it
             raise PatternError("the regex holds a lone surrogate (an unpaired \\ud800-\\udfff escape)", column) from None
         try:
-            compiled = re2.compile(raw, _options())
+            # Only the whole match's span is used (_snap): without capture groups RE2 finds it
+            # with its DFAs alone, never the NFA that submatches need (the same span either way).
+            options = _options()
+            options.never_capture = True
+            compiled = re2.compile(raw, options)
         except re2.error as exc:
             detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
             raise PatternError(f"RE2 rejects the regex: {detail}", column) from None
@@ -464,6 +469,9 @@ class PatternSet:
         body_index = [i for i, p in enumerate(self.patterns) if p.body is not None]
         # Usually one alternation; (regex, pattern indexes) pairs, split when too big for RE2.
         self._alternations = self._combine(body_index) if body_index else []
+        # At most one alternation (RE2 did not have to split it): leftmost-first over every
+        # token pattern, the regex: ones merged in by start.
+        self.single = len(self._alternations) <= 1
 
     def _combine(self, index: list[int]) -> list[tuple[object, list[int]]]:
         source = " (?:" + "|".join("(" + str(self.patterns[i].body) + ")" for i in index) + ")"
@@ -509,8 +517,60 @@ class PatternSet:
                 last = snapped[0]
                 yield index, snapped[0], snapped[1]
 
-    def finditer(self, normalized_text: str) -> Iterator[tuple[int, int, int]]:
-        """Yield ``(pattern_index, start, end)`` in ``normalized_text``, ordered by start."""
+    def _each_alternation(self, text: str, index: Sequence[int]) -> Iterator[tuple[int, int, int]]:
+        """:meth:`_alternation` over the patterns ``index`` (in order), each searched by its own regex.
+
+        Leftmost-first as the alternation: the earliest start, and at one start the
+        first listed pattern, with that pattern's own preferred match (as in the
+        alternation, where the earlier branches do not match there); the next search
+        starts at a later token. A pattern's own regex is small, so RE2 runs its DFA
+        on new text far faster than the signal's whole alternation.
+        """
+        padded = (" " + text + " ").encode("utf-8")
+        ascii_only = len(padded) == len(text) + 2
+        regexes = [self.patterns[i]._regex for i in index]
+        pending = [r.search(padded) for r in regexes]  # type: ignore[attr-defined]
+        pos = 0
+        seen_bytes, seen_chars = 0, 0
+        while True:
+            best = -1
+            best_start = len(padded)
+            for k, m in enumerate(pending):
+                if m is not None and m.start() < pos:
+                    m = pending[k] = regexes[k].search(padded, pos)  # type: ignore[attr-defined]
+                if m is not None and m.start() < best_start:
+                    best, best_start = k, m.start()
+            if best < 0:
+                return
+            m = pending[best]
+            bs, be = m.start() + 1, m.end()
+            if ascii_only:
+                start, end = bs - 1, be - 2
+            else:
+                seen_chars += len(padded[seen_bytes:bs].decode("utf-8"))
+                seen_bytes = bs
+                start = seen_chars - 1
+                end = start + len(padded[bs : be - 1].decode("utf-8"))
+            yield index[best], start, end
+            pos = bs
+
+    def finditer(self, normalized_text: str, only: Sequence[int] | None = None) -> Iterator[tuple[int, int, int]]:
+        """Yield ``(pattern_index, start, end)`` in ``normalized_text``, ordered by start.
+
+        ``only``: the indexes (ascending) of the patterns that may match (a prefilter's
+        answer); the others must have no match in the text. A few are then searched
+        each by its own regex (:meth:`_each_alternation`), instead of the alternation.
+        """
+        if only is not None and len(self._alternations) <= 1 and len(only) <= EACH_LIMIT:
+            body = [i for i in only if self.patterns[i].body is not None]
+            raw = [(i, self.patterns[i]) for i in only if self.patterns[i].body is None]
+            if not raw:
+                yield from self._each_alternation(normalized_text, body)
+                return
+            streams = [self._each_alternation(normalized_text, body)] + [
+                self._raw_matches(i, p, normalized_text) for i, p in raw]
+            yield from heapq.merge(*streams, key=lambda hit: (hit[1], hit[0]))
+            return
         if not self._raw and len(self._alternations) == 1:
             yield from self._alternation(normalized_text, *self._alternations[0])
             return

@@ -1,0 +1,46 @@
+"""The one-pass prefilter of signals (Hyperscan, or RE2 probes) changes no hit (issue 11)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from servicecheck import signals
+from servicecheck.policy.loader import load_policies
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _turns() -> list[tuple[str, str, str]]:
+    out = []
+    files = [p for p in sorted(ROOT.glob("corpus/*/*.jsonl")) if not p.name.endswith(".labels.jsonl")]
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                conv = json.loads(line)
+                out += [(t.get("text", ""), t.get("speaker", ""), conv.get("language") or "")
+                        for t in conv.get("turns", [])]
+    return out[::3]  # a third of the corpus: every language and source, in a few seconds
+
+
+@pytest.mark.parametrize("mode", ["hyperscan", "probes"])
+def test_prefilter_gives_the_hits_of_the_full_search(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if mode == "hyperscan" and signals._hyperscan() is None:
+        pytest.skip("hyperscan is not installed")
+    if mode == "probes":
+        monkeypatch.setenv("SERVICECHECK_NO_HYPERSCAN", "1")
+    policyset = load_policies([], include_default=True)
+    fast = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)
+    full = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)
+    full._may_match = lambda *_args: None  # type: ignore[method-assign]
+    fast._model_specs = full._model_specs = {}  # the lexicons only (the models do not depend on it)
+    for text, speaker, lang in _turns():
+        assert fast.match(text, speaker, lang or None) == full.match(text, speaker, lang or None), text
+    filters = fast.__dict__.get("_prefilters", {})
+    assert filters and all(f is not None for f in filters.values())
+    if mode == "hyperscan":
+        assert all(f._db is not None for f in filters.values())
+    else:
+        assert all(f._probes for f in filters.values())

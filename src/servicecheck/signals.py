@@ -311,8 +311,14 @@ def _sentence_of(norm: Normalized, feature: str) -> tuple[int, int, int]:
     at = 0
     if want:
         n = len(want)
-        for i in range(len(toks) - n + 1):
-            if [("<num>" if x.isdigit() else x) for x in toks[i : i + n]] == want:
+        mapped = ["<num>" if x.isdigit() else x for x in toks]  # as the features name them
+        i = -1
+        while True:  # the first place where the feature's tokens follow each other
+            try:
+                i = mapped.index(want[0], i + 1, max(len(mapped) - n + 1, 0))
+            except ValueError:
+                break
+            if mapped[i : i + n] == want:
                 at = i
                 break
     first = at
@@ -353,6 +359,7 @@ def _approximate(body: str) -> str:
 
 
 Subset = tuple[tuple[int, ...], tuple[int, ...]]  # indexes of a signal's patterns and exceptions that may match
+_NOTHING: Subset = ((), ())
 
 
 class _Prefilter:
@@ -466,7 +473,11 @@ class _Prefilter:
         found.append(index)
 
     def signals(self, normalized_text: str, names: Collection[str]) -> dict[str, Subset | None]:
-        """Of ``names``, those that may match ``normalized_text``, each with the subset that may (``None``: all)."""
+        """Of ``names``, those with a pattern or an exception that may match ``normalized_text``.
+
+        Each comes with the indexes of its patterns and exceptions that may match
+        (``None``: any may); a signal left out has none that matches.
+        """
         padded = (" " + normalized_text + " ").encode("utf-8")
         if not self._probes and self._db is None and self._raw_db is None and not self.unfiltered:
             return {name: None for name in names}  # no prefilter at all
@@ -488,7 +499,7 @@ class _Prefilter:
         parts: dict[str, tuple[list[int], list[int]]] = {}
         for name, section, i in hits:
             parts.setdefault(name, ([], []))[section].append(i)
-        out = {name: (tuple(sorted(p)), tuple(sorted(e))) for name, (p, e) in parts.items() if p}
+        out: dict[str, Subset | None] = {name: (tuple(sorted(p)), tuple(sorted(e))) for name, (p, e) in parts.items()}
         for name in self.unfiltered:
             out[name] = None
         return out
@@ -647,13 +658,15 @@ class SignalMatcher:
         return banks[lang]
 
     def _model_candidates(
-        self, names: Collection[str], lang: str, norm: Normalized, context: Sequence[str] = ()
+        self, names: Collection[str], lang: str, norm: Normalized, context: Sequence[str] = (),
+        may: Mapping[str, Subset | None] | None = None,
     ) -> Iterator[tuple[str, float, list[tuple[str, float]], int, int, str | None]]:
         """Model hits over the threshold: ``(signal, probability, top features, start, end, cancelled)``.
 
         ``start``/``end`` span (in ``norm.text``) the sentence holding the strongest
         feature; an exception overlapping that sentence, or a negator before that
         feature (``negation: block``), cancels the hit as it cancels a pattern's.
+        ``may``: the prefilter's answer for this text (which exceptions may match).
         """
         specs = self._model_specs.get(lang)
         if not specs or not any(n in specs for n in names):
@@ -673,7 +686,9 @@ class SignalMatcher:
             cancelled: str | None = None
             compiled = self._compiled.get((name, lang))
             if compiled is not None and compiled.exceptions is not None:
-                if _Spans(compiled.exceptions.finditer(norm.text)).overlaps(start, end):
+                subset = may.get(name, _NOTHING) if may is not None else None
+                only = subset[1] if subset is not None else None
+                if only != () and _Spans(compiled.exceptions.finditer(norm.text, only)).overlaps(start, end):
                     cancelled = "exception"
             if cancelled is None and self.signals[name].negation == "block" and self._negated(norm, at, lang):
                 cancelled = "negation"
@@ -741,10 +756,10 @@ class SignalMatcher:
             # Transcripts: one pass of a set of every pattern first (lint's few units skip its build).
             may = self._may_match(lang, norm, names) if kind == "transcript" else None
             for name in names:
-                if may is not None and name not in may:
-                    continue
-                for pattern, start, end, cancelled in self._candidates(name, lang, norm,
-                                                                       may.get(name) if may else None):
+                subset = may.get(name, _NOTHING) if may is not None else None
+                if subset is not None and not subset[0]:
+                    continue  # no pattern of it can match
+                for pattern, start, end, cancelled in self._candidates(name, lang, norm, subset):
                     if cancelled is None:
                         hit = self._hit(name, lang, norm, pattern, start, end)
                         if name not in found or hit.start < found[name].start:
@@ -752,7 +767,8 @@ class SignalMatcher:
                         break
             if kind == "transcript":
                 missing = [n for n in names if n not in found]
-                for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context):
+                for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context,
+                                                                                      may):
                     if cancelled is None:
                         a, b = norm.original_span(start, end)
                         found[name] = Hit(name, a, b, f"model p={prob:.2f}", lang)

@@ -22,6 +22,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,9 +181,9 @@ class ModelBank:
     def top_features(self, signal: str, feats: Sequence[str], k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` features of this turn that pushed ``signal`` up the most, with their weights."""
         weights = self._models[signal].weights
-        scored = [(f, weights[f]) for f in feats if weights.get(f, 0.0) > 0]
-        scored.sort(key=lambda fw: (-fw[1], fw[0]))
-        return scored[:k]
+        get = weights.get
+        ranked = sorted((-w, f) for f, w in zip(feats, map(get, feats, repeat(0.0))) if w > 0)
+        return [(f, -w) for w, f in ranked[:k]]
 
 
 # ------------------------------------------------------------------ training

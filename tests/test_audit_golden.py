@@ -55,3 +55,22 @@ def test_json_report_is_byte_identical_to_the_reference(case: str, jobs: str, tm
         got_f, want_f = _findings(json.loads(got)), _findings(json.loads(want))
         assert got_f == want_f, "findings differ from the reference"
         assert got == want, "same findings, but the report's bytes differ from the reference"
+
+
+def test_forked_workers_give_the_reference_bytes(tmp_path: Path) -> None:
+    """--jobs 2 in a fresh process forks its workers from a parent that built the pack (Linux)."""
+    import os
+    import subprocess
+
+    files = audit_golden.CASES["devset"]
+    if not all(f.is_file() for f in files):
+        pytest.skip("no dev set beside the checkout")
+    for f in files:
+        shutil.copyfile(f, tmp_path / f.name)
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "servicecheck", "audit", "--no-config", "-q", "--format", "json",
+                           "--jobs", "2", *[f.name for f in files], "-o", "report.json"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    want = gzip.decompress((audit_golden.GOLDEN / "audit_devset.json.gz").read_bytes())
+    assert (tmp_path / "report.json").read_bytes() == want

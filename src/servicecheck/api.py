@@ -74,6 +74,13 @@ class Auditor:
         self.matcher = signal_matcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
         self._used = self.policyset.signals_used()
 
+    def warm(self) -> None:
+        """Build now what the first conversations would build: the prefilters and the models of every language.
+
+        ``--jobs`` calls it before forking its workers, so that they inherit them built.
+        """
+        self.matcher.warm()
+
     # ------------------------------------------------------------ helpers
     def language_of(self, conversation: Conversation) -> str | None:
         """The language the conversation is matched in."""

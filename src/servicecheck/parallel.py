@@ -217,9 +217,37 @@ def _transcript_units(paths: Iterable[str], read: Mapping[str, Any]) -> Iterator
             yield _Unit("lines", path, lines=tuple(lines), file=number)
 
 
+def _can_fork() -> bool:
+    """Whether workers may be forked: Linux (fork is safe there), and no rules engine in this process.
+
+    The parent of a ``--jobs`` run never audits, so it holds no durable-rules host (its
+    timer threads and sessions must not be copied); a library caller that audited in
+    this process before gets spawned workers, as before.
+    """
+    import sys
+
+    from servicecheck import engine
+
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods() and engine._host is None
+
+
 def _pool(jobs: int, policyset: Any, language: str | None, read: dict[str, Any],
           render: str | None) -> ProcessPoolExecutor:
-    # spawn, not fork: a worker must not inherit the parent's engine (its sessions, its threads).
+    if _can_fork():
+        # Fork: the workers inherit the pack compiled here once (rulesets, the signal matcher with
+        # its prefilter databases and the models), instead of each unpickling and rebuilding it.
+        from servicecheck.api import Auditor
+
+        formatter = None
+        if render is not None:
+            from servicecheck.formatters import get
+
+            formatter = get(render)
+        auditor = Auditor(policyset, language)
+        auditor.warm()
+        _worker.update(policyset=policyset, auditor=auditor, read=read, formatter=formatter)
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    # spawn: a worker must not inherit a parent's engine (its sessions, its threads).
     context = multiprocessing.get_context("spawn")
     blob = pickle.dumps(policyset, protocol=pickle.HIGHEST_PROTOCOL)
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init,
@@ -264,6 +292,7 @@ def _ordered(units: Iterable[_Unit], jobs: int, policyset: Any, language: str | 
             yield from pickle.loads(items)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        _worker.clear()  # what forked workers inherited; a later run builds its own
 
 
 def _result(future: Future[tuple[bytes, int]]) -> tuple[bytes, int]:

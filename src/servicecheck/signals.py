@@ -649,6 +649,14 @@ class SignalMatcher:
         prefilter = filters[lang]
         return prefilter.signals(norm.text, names) if prefilter is not None else None
 
+    def warm(self) -> None:
+        """Build every language's prefilter and learned detectors now rather than on first use."""
+        from servicecheck.text.normalize import normalize as _normalize
+
+        for lang in self.languages:
+            self._may_match(lang, _normalize("."), ())
+            self._bank(lang)
+
     def _bank(self, lang: str) -> ModelBank | None:
         """The learned detectors of ``lang``, loaded on first use (``None``: there are none)."""
         banks: dict[str, ModelBank | None] = self.__dict__.setdefault("_banks", {})

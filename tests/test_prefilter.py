@@ -31,6 +31,7 @@ def test_prefilter_gives_the_hits_of_the_full_search(mode: str, monkeypatch: pyt
         pytest.skip("hyperscan is not installed")
     if mode == "probes":
         monkeypatch.setenv("SERVICECHECK_NO_HYPERSCAN", "1")
+    monkeypatch.setenv("SERVICECHECK_PREFILTER_AFTER", "1")  # compile the database at once
     policyset = load_policies([], include_default=True)
     fast = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)
     full = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)

@@ -347,6 +347,14 @@ def _hyperscan() -> Any:
     return hyperscan
 
 
+def _prefilter_after() -> int:
+    """Turns matched in one language before its Hyperscan database is compiled (when not in the cache yet)."""
+    try:
+        return max(int(os.environ.get("SERVICECHECK_PREFILTER_AFTER", "") or 5000), 1)
+    except ValueError:
+        return 5000
+
+
 def _approximate(body: str) -> str:
     """A pattern body loosened for the byte-level prefilter: it matches wherever the body does.
 
@@ -377,7 +385,8 @@ class _Prefilter:
     the grouped search, with its submatches, only where there is a match).
     """
 
-    def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
+    def __init__(self, compiled: Mapping[str, _Compiled], build: bool = True) -> None:
+        """Build the prefilter of one language's signals; ``build=False``: Hyperscan only if already cached."""
         self.owners: list[tuple[str, int, int]] = []  # (signal, 0 pattern / 1 exception, index)
         self.raw_owners: list[tuple[str, int, int]] = []
         exprs: list[bytes] = []
@@ -399,10 +408,10 @@ class _Prefilter:
         hs = _hyperscan()
         if hs is not None and exprs:
             try:
-                self._db, kept = self._database(hs, exprs, 0, "tokens")
+                self._db, kept = self._database(hs, exprs, 0, "tokens", build)
                 self.unfiltered.update(self.owners[i][0] for i in set(range(len(exprs))) - set(kept))
                 if raw:  # regex: patterns, on the text itself, as Unicode (they may use any RE2 syntax)
-                    self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw")
+                    self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw", build)
                     self.unfiltered.update(self.raw_owners[i][0] for i in set(range(len(raw))) - set(kept))
             except Exception:  # no usable database (a foreign cache entry, ...): use the probes
                 self._db = self._raw_db = None
@@ -424,7 +433,7 @@ class _Prefilter:
                     pass
 
     @staticmethod
-    def _database(hs: Any, exprs: list[bytes], flag: int, what: str) -> tuple[Any, list[int]]:
+    def _database(hs: Any, exprs: list[bytes], flag: int, what: str, build_it: bool = True) -> tuple[Any, list[int]]:
         """The compiled database of ``exprs`` (from the cache when it can), and which of them it holds.
 
         Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
@@ -460,7 +469,10 @@ class _Prefilter:
             return json.dumps(ids).encode() + b"\n" + body
 
         what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v2 {what} {flag}"
-        head, _nl, body = cached_bytes(what, b"\0".join(exprs), build).partition(b"\n")
+        stored = cached_bytes(what, b"\0".join(exprs), build if build_it else None)
+        if stored is None:
+            raise LookupError("not built yet")
+        head, _nl, body = stored.partition(b"\n")
         kept = [int(i) for i in json.loads(head)]
         if not kept:
             return None, []
@@ -640,11 +652,15 @@ class SignalMatcher:
     def _may_match(self, lang: str, norm: Normalized, names: Collection[str]) -> dict[str, Subset | None] | None:
         """Of ``names``, the signals that may match in ``norm``, with the subset (``None``: no prefilter, try each)."""
         filters: dict[str, _Prefilter | None] = self.__dict__.setdefault("_prefilters", {})
-        if lang not in filters:
+        seen: dict[str, int] = self.__dict__.setdefault("_prefiltered", {})
+        seen[lang] = count = seen.get(lang, 0) + 1
+        if lang not in filters or count == _prefilter_after():
+            # A Hyperscan database takes seconds to compile: until a run has matched enough
+            # turns to pay for it, one already in the cache is used, else the RE2 probes.
             compiled = {name: c for (name, lg), c in self._compiled.items() if lg == lang}
             try:
-                filters[lang] = _Prefilter(compiled) if compiled else None
-            except Exception:  # too large for one RE2 set: each signal's own search still works
+                filters[lang] = _Prefilter(compiled, build=count >= _prefilter_after()) if compiled else None
+            except Exception:  # a prefilter that cannot be built: each signal's own search still works
                 filters[lang] = None
         prefilter = filters[lang]
         return prefilter.signals(norm.text, names) if prefilter is not None else None
@@ -731,6 +747,7 @@ class SignalMatcher:
         state.pop("_memo", None)
         state.pop("_banks", None)
         state.pop("_prefilters", None)
+        state.pop("_prefiltered", None)
         return state
 
     def match(

@@ -261,15 +261,16 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None):  
 _BYTES_PREFIX = "bytes-"
 
 
-def cached_bytes(what: str, key_material: bytes, build: Any) -> bytes:
+def cached_bytes(what: str, key_material: bytes, build: Any) -> bytes | None:
     """``build()`` (bytes), kept in the cache under a digest of ``what`` and ``key_material``.
 
     For artefacts slow to build and keyed by their own inputs, such as the compiled
     pattern database of servicecheck.signals (seconds to build, milliseconds to load).
+    ``build=None``: only look; ``None`` when the cache does not hold it.
     """
     folder = cache_dir()
     if folder is None:
-        return bytes(build())
+        return bytes(build()) if build is not None else None
     digest = hashlib.sha256()
     digest.update(f"servicecheck {__version__} format {_FORMAT} {what}\n".encode())
     digest.update(key_material)
@@ -278,6 +279,8 @@ def cached_bytes(what: str, key_material: bytes, build: Any) -> bytes:
     cached = _read(path, key)
     if isinstance(cached, bytes):
         return cached
+    if build is None:
+        return None
     value = bytes(build())
     _write(folder, path, key, value, _BYTES_PREFIX)
     return value

@@ -366,8 +366,11 @@ def _approximate(body: str) -> str:
     return _GAP.sub(lambda m: "*" if m.group(1) == "0" else "+", body)
 
 
-Subset = tuple[tuple[int, ...], tuple[int, ...]]  # indexes of a signal's patterns and exceptions that may match
+# What may match of one signal: the indexes of its patterns, and of its exceptions, that may
+# (``None``: unknown, any may); ``()``: none does.
+Subset = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
 _NOTHING: Subset = ((), ())
+_NO_PATTERN: Subset = ((), None)  # an RE2 probe saw no pattern; it does not look at exceptions
 
 
 class _Prefilter:
@@ -497,8 +500,7 @@ class _Prefilter:
             out: dict[str, Subset | None] = {}
             for name in names:
                 probe = self._probes.get(name)
-                if probe is None or probe.search(padded) is not None:
-                    out[name] = None
+                out[name] = None if probe is None or probe.search(padded) is not None else _NO_PATTERN
             return out
         found: list[int] = []
         if self._db is not None:
@@ -782,7 +784,7 @@ class SignalMatcher:
             may = self._may_match(lang, norm, names) if kind == "transcript" else None
             for name in names:
                 subset = may.get(name, _NOTHING) if may is not None else None
-                if subset is not None and not subset[0]:
+                if subset is not None and subset[0] == ():
                     continue  # no pattern of it can match
                 for pattern, start, end, cancelled in self._candidates(name, lang, norm, subset):
                     if cancelled is None:

@@ -427,8 +427,14 @@ class SignalMatcher:
                     return True
         return False
 
-    def _candidates(self, name: str, lang: str, norm: Normalized) -> Iterator[tuple[Pattern, int, int, str | None]]:
-        """Every match of signal ``name`` in ``norm``, with why it is cancelled (``None``: it stands)."""
+    def _candidates(
+        self, name: str, lang: str, norm: Normalized
+    ) -> Iterator[tuple[int, Pattern, int, int, str | None]]:
+        """Every match of signal ``name`` in ``norm``: ``(pattern index, pattern, start, end, why cancelled)``.
+
+        ``why cancelled`` is ``None`` when the match stands; the index is the pattern's
+        place in the signal file (its rank as evidence: patterns are listed strongest first).
+        """
         compiled = self._compiled.get((name, lang))
         if compiled is None:
             return
@@ -439,12 +445,12 @@ class SignalMatcher:
                 if exc_spans is None:
                     exc_spans = _Spans(compiled.exceptions.finditer(norm.text))
                 if exc_spans.overlaps(start, end):
-                    yield compiled.patterns.patterns[index], start, end, "exception"
+                    yield index, compiled.patterns.patterns[index], start, end, "exception"
                     continue
             if sig.negation == "block" and self._negated(norm, start, lang):
-                yield compiled.patterns.patterns[index], start, end, "negation"
+                yield index, compiled.patterns.patterns[index], start, end, "negation"
                 continue
-            yield compiled.patterns.patterns[index], start, end, None
+            yield index, compiled.patterns.patterns[index], start, end, None
 
     def _bank(self, lang: str) -> ModelBank | None:
         """The learned detectors of ``lang``, loaded on first use (``None``: there are none)."""
@@ -526,7 +532,12 @@ class SignalMatcher:
         only: Collection[str] | None = None,
         context: Sequence[str] = (),
     ) -> dict[str, Hit]:
-        """The signals in one turn: name -> its first surviving hit (earliest in the text).
+        """The signals in one turn: name -> the hit that shows it best.
+
+        That is the surviving match of the signal's first-listed pattern (a signal file
+        lists its strongest patterns first), the earliest of them; a model hit only where
+        no pattern matched. With several languages tried, the first language that finds
+        the signal gives it.
 
         Args:
             text: the turn's text.
@@ -546,12 +557,12 @@ class SignalMatcher:
             if not norm.tokens:
                 continue
             for name in names:
-                for pattern, start, end, cancelled in self._candidates(name, lang, norm):
-                    if cancelled is None:
-                        hit = self._hit(name, lang, norm, pattern, start, end)
-                        if name not in found or hit.start < found[name].start:
-                            found[name] = hit
-                        break
+                # the evidence is the match of the first-listed pattern (the strongest), then the earliest
+                best = min(((i, start, end, pattern) for i, pattern, start, end, cancelled
+                            in self._candidates(name, lang, norm) if cancelled is None), default=None,
+                           key=lambda c: (c[0], c[1]))
+                if best is not None and name not in found:
+                    found[name] = self._hit(name, lang, norm, best[3], best[1], best[2])
             if kind == "transcript":
                 missing = [n for n in names if n not in found]
                 for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context):
@@ -569,7 +580,7 @@ class SignalMatcher:
         out: list[Hit] = []
         for lang in self._languages(language):
             norm = self.normalized(text, lang)
-            for pattern, start, end, cancelled in self._candidates(signal, lang, norm):
+            for _i, pattern, start, end, cancelled in self._candidates(signal, lang, norm):
                 if cancelled is not None:
                     out.append(self._hit(signal, lang, norm, pattern, start, end))
             if kind == "transcript":

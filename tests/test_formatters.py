@@ -142,10 +142,10 @@ def sample_report() -> Report:
         conv1,
         (
             Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 2, "agent",
-                    ev_deflect, at(path1, loc_deflect)),
+                    ev_deflect, at(path1, loc_deflect), score_if_fixed=0.0),
             Finding(INCIVILITY, Severity.ERROR, "Customer incivility at turn 1 was not acknowledged by the agent.",
-                    1, "customer", ev_incivil, at(path1, loc_incivil), window=(2, 4)),
-            Finding(THANK, Severity.WARNING, "The agent never thanked the customer.", window=(1, 4)),
+                    1, "customer", ev_incivil, at(path1, loc_incivil), window=(2, 4), score_if_fixed=50.0),
+            Finding(THANK, Severity.WARNING, "The agent never thanked the customer.", window=(1, 4), score_if_fixed=0.0),
         ),
         (
             PolicyStatus(NO_DEFLECTION, "fail", 2.0),
@@ -169,7 +169,7 @@ def sample_report() -> Report:
     r2 = Result(
         conv2,
         (Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 3, "agent",
-                 ev_en, at(path2, loc_en)),),
+                 ev_en, at(path2, loc_en), score_if_fixed=100.0),),
         (
             PolicyStatus(NO_DEFLECTION, "fail", 2.0),
             PolicyStatus(INCIVILITY, "pass", 3.0, critical=True),
@@ -192,8 +192,9 @@ def sample_report() -> Report:
         unit1,
         (
             Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 2, "agent",
-                    ev_u1, at(doc, loc_u1), template="refund-denied"),
-            Finding(THANK, Severity.WARNING, "The reply never thanks the customer.", template="refund-denied"),
+                    ev_u1, at(doc, loc_u1), template="refund-denied", score_if_fixed=50.0),
+            Finding(THANK, Severity.WARNING, "The reply never thanks the customer.", template="refund-denied",
+                    score_if_fixed=25.0),
         ),
         (PolicyStatus(NO_DEFLECTION, "fail", 2.0), PolicyStatus(THANK, "fail", 1.0), PolicyStatus(INJUNCTIONS, "pass")),
         score=0.0,
@@ -209,7 +210,7 @@ def sample_report() -> Report:
     d2 = Result(
         unit2,
         (Finding(INJUNCTIONS, Severity.SUGGESTION, "Slogan without means: say what the agent should do.", 1,
-                 "agent", ev_u2, at(doc, loc_u2), template="welcome"),),
+                 "agent", ev_u2, at(doc, loc_u2), template="welcome", score_if_fixed=100.0),),
         (PolicyStatus(NO_DEFLECTION, "pass", 2.0), PolicyStatus(THANK, "pass", 1.0), PolicyStatus(INJUNCTIONS, "fail")),
         score=75.0,
         auto_failed=False,
@@ -387,7 +388,7 @@ def test_json_validates_against_the_published_schema(report: Report) -> None:
 
 def test_json_shape(report: Report) -> None:
     data = json.loads(get("json").render(report))
-    assert list(data) == ["version", "tool", "summary", "policies", "conversations", "documents", "errors"]
+    assert list(data) == ["version", "tool", "summary", "policies", "conversations", "documents", "errors", "groups"]
     assert data["version"] == "1" and data["tool"] == {"name": "servicecheck", "version": "0.0.0"}
     conv = data["conversations"][0]
     assert conv["id"] == "chat-fr-001" and conv["source"] == {"path": "calls/chats.jsonl", "line": 1}

@@ -216,7 +216,8 @@ def sample_report() -> Report:
         auto_failed=False,
     )
     problem = InputProblem("calls/broken.json", "invalid JSON: Expecting ',' delimiter", 3, 17)
-    return Report(conversations=[r1, r2], documents=[d1, d2], errors=[problem], policies=POLICIES)
+    # metadata_keys as api.collect computes them (the first conversation has a queue).
+    return Report(conversations=[r1, r2], documents=[d1, d2], errors=[problem], policies=POLICIES, metadata_keys=["queue"])
 
 
 @pytest.fixture(autouse=True)
@@ -240,6 +241,7 @@ GOLDEN_CASES = [
     ("sarif", False, "report.sarif"),
     ("junit", False, "report.junit.xml"),
     ("csv", False, "report.csv"),
+    ("csv-findings", False, "report.findings.csv"),
     ("github", False, "report.github.txt"),
     ("html", False, "report.html"),
 ]
@@ -260,7 +262,7 @@ def test_golden(report: Report, name: str, color: bool, filename: str) -> None:
 
 
 def test_registry_has_every_format() -> None:
-    assert list(FORMATTERS) == ["text", "json", "jsonl", "sarif", "junit", "csv", "github", "html"]
+    assert list(FORMATTERS) == ["text", "json", "jsonl", "sarif", "junit", "csv", "github", "html", "csv-findings"]
     for name, fmt in FORMATTERS.items():
         assert isinstance(fmt, Formatter)
         assert fmt.name == name
@@ -294,7 +296,8 @@ def test_render_result_and_errors_work_for_every_format(report: Report, name: st
     fmt = get(name)
     assert "chat-fr-001" in fmt.render_result(report.conversations[0])
     assert "refund-denied" in fmt.render_result(report.documents[0]) or name in ("csv",)
-    assert "calls/broken.json" in fmt.render_errors(report.errors) or name in ("csv",)
+    # The two CSV formats are tables of results: input errors go to standard error only.
+    assert "calls/broken.json" in fmt.render_errors(report.errors) or name in ("csv", "csv-findings")
 
 
 # ---- text ----------------------------------------------------------------------------
@@ -604,13 +607,14 @@ def test_junit_strips_characters_xml_cannot_carry(report: Report) -> None:
 def test_csv_scorecard(report: Report) -> None:
     rows = list(csv.DictReader(io.StringIO(get("csv").render(report))))
     header = list(rows[0])
-    assert header == ["id", "path", "language", "score", "auto_failed", *[p["id"] for p in POLICIES], "findings"]
+    # The metadata columns come last (the sample's first conversation has a queue).
+    assert header == ["id", "path", "language", "score", "auto_failed", *[p["id"] for p in POLICIES], "findings", "queue"]
     assert [r["id"] for r in rows] == [
         "chat-fr-001", "call-en-002", "templates/macros.yaml#refund-denied", "templates/macros.yaml#welcome"
     ]
     first = rows[0]
     assert (first["language"], first["score"], first["auto_failed"], first["findings"]) == ("fr", "0", "true", "3")
-    assert first[LISTEN] == "n/a" and first[NO_DEFLECTION] == "fail"
+    assert first[LISTEN] == "n/a" and first[NO_DEFLECTION] == "fail" and first["queue"] == "livraison"
     assert rows[1]["score"] == "71.4" and rows[1][THANK] == "pass"
     assert rows[2][INCIVILITY] == "n/a"  # not a template policy
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from servicecheck.formatters._common import (
+    shown_metadata,
     TOOL_NAME,
     evidence_end,
     finding_context,
@@ -93,6 +94,12 @@ def _result(result: Result, finding: Finding, fingerprint: str, rule_index: int)
         properties["template"] = template
     if finding.window is not None:
         properties["window"] = list(finding.window)
+    if finding.score_if_fixed is not None:
+        properties["score"] = result.score
+        properties["score_if_fixed"] = finding.score_if_fixed
+    metadata = shown_metadata(result)
+    if metadata:
+        properties["metadata"] = dict(metadata)
     return {
         "ruleId": finding.policy,
         "ruleIndex": rule_index,

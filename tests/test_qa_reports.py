@@ -169,3 +169,26 @@ def test_policy_text_may_be_a_plain_string_or_per_language(tmp_path: Path) -> No
     _, out = run("audit", str(call), "--policies", str(pack), "-f", "csv-findings")
     (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["policy"] == "mine.no-blame"]
     assert row["title"] == "Ne jamais blâmer" and row["message"].startswith("Deflection «")
+
+
+def test_one_translation_table_per_language_with_the_same_keys_and_placeholders() -> None:
+    import string
+
+    from servicecheck import i18n
+
+    en, fr = i18n.TABLES["en"], i18n.TABLES["fr"]
+    assert set(en) == set(fr)
+    for key in en:
+        fields = [{f for _, f, _, _ in string.Formatter().parse(form) if f} for form in (en[key], fr[key])]
+        assert fields[0] == fields[1], key
+        assert ("|" in en[key]) == ("|" in fr[key]), key
+
+
+def test_every_default_policy_is_worded_in_both_languages() -> None:
+    from servicecheck.api import load_policies
+
+    for policy in load_policies().policies:
+        assert policy.title_in("fr") != policy.title_in("en"), policy.id
+        assert policy.message_in("fr") != policy.message_in("en"), policy.id
+        for stage in policy.rule.get("stages", []):
+            assert set(stage["label"]) == {"fr", "en"}, policy.id

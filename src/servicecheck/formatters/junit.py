@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from servicecheck.formatters._common import (
-    shown_metadata,
     TOOL_NAME,
     display_location,
     finding_location,
     iter_results,
     scorecard,
     severity_name,
+    shown_metadata,
     sorted_findings,
 )
 from servicecheck.formatters.base import BaseFormatter

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import quote
 
 from servicecheck.formatters._common import (
-    shown_metadata,
     TOOL_NAME,
     evidence_end,
     finding_context,
@@ -18,6 +17,7 @@ from servicecheck.formatters._common import (
     policy_ids,
     policy_info,
     severity_name,
+    shown_metadata,
     sorted_findings,
     tool_version,
     unit_name,

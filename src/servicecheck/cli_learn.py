@@ -50,7 +50,8 @@ def evaluate(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dir
     expected or reported finding.
     Example: servicecheck evaluate calls.jsonl --labels calls.labels.jsonl
     """
-    from servicecheck.evaluate import evaluate as run, render_text
+    from servicecheck.evaluate import evaluate as run
+    from servicecheck.evaluate import render_text
 
     policyset = _load(policy_dirs, no_default_pack)
     ev = run(paths, labels, policyset, language=None if lang == "auto" else lang, input_format=input_format)
@@ -87,7 +88,8 @@ def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: 
     Example: servicecheck train calls.jsonl --labels calls.labels.jsonl -o my-pack
     """
     from servicecheck.policy.loader import default_pack_root, find_packs
-    from servicecheck.train import DEFAULT_WEIGHT, train as run
+    from servicecheck.train import DEFAULT_WEIGHT
+    from servicecheck.train import train as run
 
     policyset = _load(policy_dirs, no_default_pack)
     if base is None:

@@ -486,9 +486,9 @@ class SignalMatcher:
             start, end, at = _sentence_of(norm, words[0] if words else "")
             cancelled: str | None = None
             compiled = self._compiled.get((name, lang))
-            if compiled is not None and compiled.exceptions is not None:
-                if _Spans(compiled.exceptions.finditer(norm.text)).overlaps(start, end):
-                    cancelled = "exception"
+            if (compiled is not None and compiled.exceptions is not None
+                    and _Spans(compiled.exceptions.finditer(norm.text)).overlaps(start, end)):
+                cancelled = "exception"
             if cancelled is None and self.signals[name].negation == "block" and self._negated(norm, at, lang):
                 cancelled = "negation"
             yield name, probs[name], top, start, end, cancelled

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +14,7 @@ from servicecheck.errors import ExitCode, UsageError
 _INPUT_FORMATS = ["json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb"]
 
 
-def _policy_options(f):  # type: ignore[no-untyped-def]
+def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--policies", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=str),
                      help="A policy pack folder to use; a pack named like the default one (e.g. the output of "
                      "`servicecheck train`) replaces it. Repeatable.")(f)
@@ -26,7 +28,7 @@ def _policy_options(f):  # type: ignore[no-untyped-def]
     return f
 
 
-def _load(policy_dirs: tuple[str, ...], no_default_pack: bool):  # type: ignore[no-untyped-def]
+def _load(policy_dirs: tuple[str, ...], no_default_pack: bool) -> Any:
     from servicecheck.policy.cache import load_policies_cached
 
     return load_policies_cached(list(policy_dirs), include_default=not no_default_pack)

@@ -142,11 +142,11 @@ def sample_report() -> Report:
         conv1,
         (
             Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 2, "agent",
-                    ev_deflect, at(path1, loc_deflect),
+                    ev_deflect, at(path1, loc_deflect), score_if_fixed=0.0,
                     suggestion="Je transmets votre demande au service commercial et je vous rappelle demain."),
             Finding(INCIVILITY, Severity.ERROR, "Customer incivility at turn 1 was not acknowledged by the agent.",
-                    1, "customer", ev_incivil, at(path1, loc_incivil), window=(2, 4)),
-            Finding(THANK, Severity.WARNING, "The agent never thanked the customer.", window=(1, 4)),
+                    1, "customer", ev_incivil, at(path1, loc_incivil), window=(2, 4), score_if_fixed=50.0),
+            Finding(THANK, Severity.WARNING, "The agent never thanked the customer.", window=(1, 4), score_if_fixed=0.0),
         ),
         (
             PolicyStatus(NO_DEFLECTION, "fail", 2.0),
@@ -170,7 +170,7 @@ def sample_report() -> Report:
     r2 = Result(
         conv2,
         (Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 3, "agent",
-                 ev_en, at(path2, loc_en)),),
+                 ev_en, at(path2, loc_en), score_if_fixed=100.0),),
         (
             PolicyStatus(NO_DEFLECTION, "fail", 2.0),
             PolicyStatus(INCIVILITY, "pass", 3.0, critical=True),
@@ -193,9 +193,10 @@ def sample_report() -> Report:
         unit1,
         (
             Finding(NO_DEFLECTION, Severity.ERROR, "The agent pushed the problem to another party.", 2, "agent",
-                    ev_u1, at(doc, loc_u1), template="refund-denied",
+                    ev_u1, at(doc, loc_u1), template="refund-denied", score_if_fixed=50.0,
                     suggestion="I'm passing this to our billing team & I'll call you back <tomorrow>."),
-            Finding(THANK, Severity.WARNING, "The reply never thanks the customer.", template="refund-denied"),
+            Finding(THANK, Severity.WARNING, "The reply never thanks the customer.", template="refund-denied",
+                    score_if_fixed=25.0),
         ),
         (PolicyStatus(NO_DEFLECTION, "fail", 2.0), PolicyStatus(THANK, "fail", 1.0), PolicyStatus(INJUNCTIONS, "pass")),
         score=0.0,
@@ -211,13 +212,14 @@ def sample_report() -> Report:
     d2 = Result(
         unit2,
         (Finding(INJUNCTIONS, Severity.SUGGESTION, "Slogan without means: say what the agent should do.", 1,
-                 "agent", ev_u2, at(doc, loc_u2), template="welcome"),),
+                 "agent", ev_u2, at(doc, loc_u2), template="welcome", score_if_fixed=100.0),),
         (PolicyStatus(NO_DEFLECTION, "pass", 2.0), PolicyStatus(THANK, "pass", 1.0), PolicyStatus(INJUNCTIONS, "fail")),
         score=75.0,
         auto_failed=False,
     )
     problem = InputProblem("calls/broken.json", "invalid JSON: Expecting ',' delimiter", 3, 17)
-    return Report(conversations=[r1, r2], documents=[d1, d2], errors=[problem], policies=POLICIES)
+    # metadata_keys as api.collect computes them (the first conversation has a queue).
+    return Report(conversations=[r1, r2], documents=[d1, d2], errors=[problem], policies=POLICIES, metadata_keys=["queue"])
 
 
 @pytest.fixture(autouse=True)
@@ -241,6 +243,7 @@ GOLDEN_CASES = [
     ("sarif", False, "report.sarif"),
     ("junit", False, "report.junit.xml"),
     ("csv", False, "report.csv"),
+    ("csv-findings", False, "report.findings.csv"),
     ("github", False, "report.github.txt"),
     ("html", False, "report.html"),
 ]
@@ -261,7 +264,7 @@ def test_golden(report: Report, name: str, color: bool, filename: str) -> None:
 
 
 def test_registry_has_every_format() -> None:
-    assert list(FORMATTERS) == ["text", "json", "jsonl", "sarif", "junit", "csv", "github", "html"]
+    assert list(FORMATTERS) == ["text", "json", "jsonl", "sarif", "junit", "csv", "github", "html", "csv-findings"]
     for name, fmt in FORMATTERS.items():
         assert isinstance(fmt, Formatter)
         assert fmt.name == name
@@ -295,7 +298,8 @@ def test_render_result_and_errors_work_for_every_format(report: Report, name: st
     fmt = get(name)
     assert "chat-fr-001" in fmt.render_result(report.conversations[0])
     assert "refund-denied" in fmt.render_result(report.documents[0]) or name in ("csv",)
-    assert "calls/broken.json" in fmt.render_errors(report.errors) or name in ("csv",)
+    # The two CSV formats are tables of results: input errors go to standard error only.
+    assert "calls/broken.json" in fmt.render_errors(report.errors) or name in ("csv", "csv-findings")
 
 
 # ---- text ----------------------------------------------------------------------------
@@ -389,7 +393,7 @@ def test_json_validates_against_the_published_schema(report: Report) -> None:
 
 def test_json_shape(report: Report) -> None:
     data = json.loads(get("json").render(report))
-    assert list(data) == ["version", "tool", "summary", "policies", "conversations", "documents", "errors"]
+    assert list(data) == ["version", "tool", "summary", "policies", "conversations", "documents", "errors", "groups"]
     assert data["version"] == "1" and data["tool"] == {"name": "servicecheck", "version": "0.0.0"}
     conv = data["conversations"][0]
     assert conv["id"] == "chat-fr-001" and conv["source"] == {"path": "calls/chats.jsonl", "line": 1}
@@ -605,13 +609,14 @@ def test_junit_strips_characters_xml_cannot_carry(report: Report) -> None:
 def test_csv_scorecard(report: Report) -> None:
     rows = list(csv.DictReader(io.StringIO(get("csv").render(report))))
     header = list(rows[0])
-    assert header == ["id", "path", "language", "score", "auto_failed", *[p["id"] for p in POLICIES], "findings"]
+    # The metadata columns come last (the sample's first conversation has a queue).
+    assert header == ["id", "path", "language", "score", "auto_failed", *[p["id"] for p in POLICIES], "findings", "queue"]
     assert [r["id"] for r in rows] == [
         "chat-fr-001", "call-en-002", "templates/macros.yaml#refund-denied", "templates/macros.yaml#welcome"
     ]
     first = rows[0]
     assert (first["language"], first["score"], first["auto_failed"], first["findings"]) == ("fr", "0", "true", "3")
-    assert first[LISTEN] == "n/a" and first[NO_DEFLECTION] == "fail"
+    assert first[LISTEN] == "n/a" and first[NO_DEFLECTION] == "fail" and first["queue"] == "livraison"
     assert rows[1]["score"] == "71.4" and rows[1][THANK] == "pass"
     assert rows[2][INCIVILITY] == "n/a"  # not a template policy
 
@@ -699,9 +704,21 @@ def test_github_is_empty_without_findings() -> None:
 REMOTE = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|@import|url\(""", re.I)
 
 
+def assert_only_our_script(page: str) -> None:
+    """The page's one script is the shipped filter/sort script, allowed by its hash: input text never adds one.
+
+    (Until the report had filters and sortable tables, the page had no script at all.)
+    """
+    from servicecheck.formatters.html import script
+
+    text, source = script()
+    assert page.lower().count("<script") == 1 and page.count(f"<script>{text}</script>") == 1
+    assert f"script-src {source}\">" in page and "src=" not in page.lower().split("<script", 1)[1][:20]
+
+
 def test_html_escapes_input_text(report: Report) -> None:
     page = get("html").render(report)
-    assert "<script" not in page.lower()
+    assert_only_our_script(page)
     assert "I was charged twice &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; this is ridiculous." in page
 
 
@@ -836,7 +853,7 @@ def test_every_format_renders_any_report(rep: Report) -> None:
     annotations = get("github").render(rep).split("\n")
     assert len(annotations) == len(rep.all_findings()) + len(rep.errors) + bool(annotations[-1] == "")
     page = get("html").render(rep)
-    assert "<script" not in page.lower()
+    assert_only_our_script(page)
     if not any(f.evidence and f.evidence.text for f in rep.all_findings()):
         assert "<mark " not in page
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
-from servicecheck import langid
+from servicecheck import i18n, langid
 from servicecheck.compiler import CompiledRuleset, compile_policies
 from servicecheck.engine import Session
 from servicecheck.errors import EngineError, ExitCode
 from servicecheck.facts import conversation_facts
 from servicecheck.model import (
+    INTERNAL_METADATA,
     Conversation,
     Finding,
+    GroupRollup,
     InputProblem,
     Location,
     PolicyStatus,
@@ -130,7 +133,7 @@ class Auditor:
             statuses.append(PolicyStatus(policy.id, status, policy.weight, policy.critical, out.detail))
         findings.sort(key=lambda f: f.sort_key)
         score, auto_failed = score_of(statuses)
-        return Result(conversation, tuple(findings), tuple(statuses), score, auto_failed)
+        return Result(conversation, coaching_deltas(findings, statuses, score), tuple(statuses), score, auto_failed)
 
     def check_or_problem(self, conversation: Conversation) -> Result | InputProblem:
         """:meth:`check`, except that a conversation that cannot be audited becomes an InputProblem.
@@ -174,6 +177,31 @@ def score_of(statuses: Iterable[PolicyStatus]) -> tuple[float | None, bool]:
     return round(100.0 * passed / total, 1), False
 
 
+def coaching_deltas(findings: list[Finding], statuses: list[PolicyStatus], score: float | None) -> tuple[Finding, ...]:
+    """Stamp ``score_if_fixed`` on every finding: the score the conversation would get without it.
+
+    The same scoring (:func:`score_of`) with that one finding gone: its policy passes
+    unless it made other findings too, so the delta is 0 for one of several findings of
+    a policy (fixing it alone changes nothing) and never negative.
+    """
+    if score is None:
+        return tuple(findings)
+    per_policy: dict[str, int] = {}
+    for f in findings:
+        per_policy[f.policy] = per_policy.get(f.policy, 0) + 1
+    fixed_score: dict[str, float | None] = {}
+    out = []
+    for f in findings:
+        if f.policy not in fixed_score:
+            if per_policy[f.policy] > 1:
+                fixed_score[f.policy] = score
+            else:
+                fixed = [replace(s, status="pass") if s.id == f.policy and s.status == "fail" else s for s in statuses]
+                fixed_score[f.policy] = score_of(fixed)[0]
+        out.append(replace(f, score_if_fixed=fixed_score[f.policy]))
+    return tuple(out)
+
+
 class _FindingMaker:
     """Builds findings: message, evidence and file location (the runner owns positions)."""
 
@@ -213,12 +241,15 @@ class _FindingMaker:
                 location = Location(conversation.source.path, line, column)
             ctx.setdefault("speaker", t.speaker)
         ctx.setdefault("evidence", evidence.text if evidence else "")
+        if "window_turns" in ctx:  # the turns searched, worded in the conversation's language
+            first, last = ctx.pop("window_turns")
+            ctx["window"] = i18n.t(self.language, "finding.window", first=first, last=last)
         if near_miss_signals and window:
             near_miss, near_turn = self._near_miss(conversation, list(near_miss_signals), window)
         return Finding(
             policy=policy.id,
             severity=policy.severity,
-            message=policy.message.format_map(ctx),
+            message=policy.message_in(self.language).format_map(ctx),
             turn=turn if conversation.kind == "transcript" else None,
             speaker=speaker if conversation.kind == "transcript" else None,
             evidence=evidence,
@@ -389,9 +420,22 @@ def annotate(
             yield replace(item, language=lang), auditor.hits(item, lang)
 
 
-def collect(items: Iterable[Result | InputProblem], policyset: PolicySet) -> Report:
-    """Gather a stream of results into one Report."""
-    report = Report(policies=policy_summaries(policyset))
+def collect(
+    items: Iterable[Result | InputProblem],
+    policyset: PolicySet,
+    *,
+    group_by: Iterable[str] = (),
+    ui_language: str | None = None,
+) -> Report:
+    """Gather a stream of results into one Report, with what formatters only render.
+
+    Args:
+        items: results and input problems, in input order.
+        policyset: the policies that were run.
+        group_by: metadata keys to roll the results up by (``--group-by``).
+        ui_language: ``fr`` or ``en`` for the report chrome; None: the inputs' majority language.
+    """
+    report = Report()
     for item in items:
         if isinstance(item, InputProblem):
             report.errors.append(item)
@@ -399,21 +443,65 @@ def collect(items: Iterable[Result | InputProblem], policyset: PolicySet) -> Rep
             report.conversations.append(item)
         else:
             report.documents.append(item)
+    results = [*report.conversations, *report.documents]
+    report.ui_language = ui_language or i18n.majority(r.conversation.language for r in results)
+    report.policies = policy_summaries(policyset, report.ui_language)
+    keys: dict[str, None] = {}
+    for r in results:
+        keys.update((k, None) for k in r.conversation.metadata if k not in INTERNAL_METADATA)
+    report.metadata_keys = list(keys)
+    report.groups = {key: rollup(results, key) for key in group_by}
     return report
 
 
-def policy_summaries(policyset: PolicySet) -> list[dict[str, Any]]:
-    """What formatters need to know of each enabled policy."""
+def metadata_value(result: Result, key: str) -> str | None:
+    """A result's metadata value for ``key`` as text (None when missing or empty)."""
+    value = result.conversation.metadata.get(key)
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def rollup(results: list[Result], key: str) -> list[GroupRollup]:
+    """One GroupRollup per value of metadata ``key`` (sorted; conversations without it last, as None)."""
+    by_value: dict[str | None, list[Result]] = {}
+    for r in results:
+        by_value.setdefault(metadata_value(r, key), []).append(r)
+    ids: dict[str, None] = {}
+    for r in results:
+        ids.update((s.id, None) for s in r.policies)
+    out = []
+    for value in sorted(by_value, key=lambda v: (v is None, (v or "").casefold(), v or "")):
+        members = by_value[value]
+        scores = [r.score for r in members if r.score is not None]
+        policies = {pid: {"pass": 0, "fail": 0, "n/a": 0} for pid in ids}
+        for r in members:
+            for s in r.policies:
+                policies[s.id][s.status if s.status in ("pass", "fail") else "n/a"] += 1
+        out.append(GroupRollup(
+            value=value,
+            conversations=len(members),
+            mean_score=round(sum(scores) / len(scores), 1) if scores else None,
+            auto_failed=sum(1 for r in members if r.auto_failed),
+            findings=sum(len(r.findings) for r in members),
+            policies=policies,
+        ))
+    return out
+
+
+def policy_summaries(policyset: PolicySet, language: str | None = None) -> list[dict[str, Any]]:
+    """What formatters need to know of each enabled policy; ``title`` and ``message`` in ``language``."""
     return [
         {
             "id": p.id,
-            "title": p.title,
+            "title": p.title_in(language),
+            "titles": {code: p.title_in(code) for code in i18n.LANGUAGES},
             "severity": str(p.severity),
             "weight": p.weight,
             "critical": p.critical,
             "kind": p.kind,
             "rationale": p.rationale,
-            "message": p.message,
+            "message": p.message_in(language),
             "applies_to": list(p.applies_to),
             "link": p.link,
             "suggestion": dict(p.suggestion),

@@ -13,11 +13,12 @@ from typing import IO, Any, Callable, Iterable, Iterator
 import click
 
 from servicecheck import __version__, cli_learn
+from servicecheck.cli_report import collect_options, preamble, view_options
 from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageError
 from servicecheck.lsp import lsp_command
 from servicecheck.model import InputProblem, Report, Result
 
-FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "html", "github"]
+FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "github", "html", "csv-findings"]
 INPUT_FORMATS = ["json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb"]  # inputs.FORMATS
 
 
@@ -123,7 +124,7 @@ def _report_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ]
     ):
         f = opt(f)
-    return _pack_options(f)
+    return _pack_options(view_options(f))
 
 
 def _load(policy_dirs: Iterable[str], no_default_pack: bool) -> Any:
@@ -256,12 +257,12 @@ def _emit(
                     rendered = getattr(item, "rendered", None)  # rendered by a --jobs worker already
                     out.write(rendered if rendered is not None else formatter.render_result(item, color=use_color))
         else:
-            report: Report = api.collect(_echo_errors(items), policyset)
+            report: Report = api.collect(_echo_errors(items), policyset, **collect_options())
             errors = len(report.errors)
             for r in (*report.conversations, *report.documents):
                 findings.extend(r.findings)
                 scores.append(r.score)
-            out.write(formatter.render(report, color=use_color))
+            out.write(preamble(fmt) + formatter.render(report, color=use_color))
     return api.exit_code(findings, scores, errors, fail_on, min_score)
 
 

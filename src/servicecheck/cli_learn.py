@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +14,7 @@ from servicecheck.errors import ExitCode, UsageError
 _INPUT_FORMATS = ["json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb"]
 
 
-def _policy_options(f):  # type: ignore[no-untyped-def]
+def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--policies", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=str),
                      help="A policy pack folder to use; a pack named like the default one (e.g. the output of "
                      "`servicecheck train`) replaces it. Repeatable.")(f)
@@ -26,7 +28,7 @@ def _policy_options(f):  # type: ignore[no-untyped-def]
     return f
 
 
-def _load(policy_dirs: tuple[str, ...], no_default_pack: bool):  # type: ignore[no-untyped-def]
+def _load(policy_dirs: tuple[str, ...], no_default_pack: bool) -> Any:
     from servicecheck.policy.cache import load_policies_cached
 
     return load_policies_cached(list(policy_dirs), include_default=not no_default_pack)
@@ -50,7 +52,8 @@ def evaluate(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dir
     expected or reported finding.
     Example: servicecheck evaluate calls.jsonl --labels calls.labels.jsonl
     """
-    from servicecheck.evaluate import evaluate as run, render_text
+    from servicecheck.evaluate import evaluate as run
+    from servicecheck.evaluate import render_text
 
     policyset = _load(policy_dirs, no_default_pack)
     ev = run(paths, labels, policyset, language=None if lang == "auto" else lang, input_format=input_format)
@@ -87,7 +90,8 @@ def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: 
     Example: servicecheck train calls.jsonl --labels calls.labels.jsonl -o my-pack
     """
     from servicecheck.policy.loader import default_pack_root, find_packs
-    from servicecheck.train import DEFAULT_WEIGHT, train as run
+    from servicecheck.train import DEFAULT_WEIGHT
+    from servicecheck.train import train as run
 
     policyset = _load(policy_dirs, no_default_pack)
     if base is None:

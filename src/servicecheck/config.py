@@ -79,7 +79,7 @@ def config_schema() -> dict[str, Any]:
     """The JSON Schema of a configuration (built on demand: it lists the known formats)."""
     from servicecheck.formatters import FORMATTERS
     from servicecheck.inputs import FORMATS as INPUT_FORMATS
-    from servicecheck.inputs.tabular import ALIASES
+    from servicecheck.inputs.tabular import COLUMN_NAMES
 
     ident = {"type": "string", "minLength": 1}
     return {
@@ -118,7 +118,7 @@ def config_schema() -> dict[str, Any]:
             "input-format": {"enum": list(INPUT_FORMATS)},
             "csv-columns": {
                 "type": "object",
-                "propertyNames": {"enum": sorted(ALIASES)},
+                "propertyNames": {"enum": sorted(COLUMN_NAMES)},
                 "additionalProperties": {"type": "string", "minLength": 1},
             },
         },

@@ -196,9 +196,9 @@ def score(
                     row.misses.append(where)
         expected = expected_findings(conv.id, [t.speaker for t in conv.turns], gold)
         reported: dict[str, set[Any]] = defaultdict(set)
-        for policy, turn in findings:
+        for policy, number in findings:
             if policy in ev.policies:
-                reported[policy].add((conv.id, None if policy in CONVERSATION_LEVEL else turn))
+                reported[policy].add((conv.id, None if policy in CONVERSATION_LEVEL else number))
         for policy, row in ev.policies.items():
             e, r = expected.get(policy, set()), reported.get(policy, set())
             row.tp += len(e & r)

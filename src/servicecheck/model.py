@@ -8,6 +8,8 @@ from enum import IntEnum
 from typing import Any, Literal
 
 ROLES = ("agent", "customer", "system", "bot")
+# Metadata readers keep for the runner (inline directives, counter-example lines), never shown in reports.
+INTERNAL_METADATA = frozenset({"suppress", "counter_example_lines"})
 Role = Literal["agent", "customer", "system", "bot"]
 
 
@@ -138,6 +140,8 @@ class Finding:
     detail: dict[str, Any] = field(default_factory=dict)
     template: str | None = None  # unit name inside a document
     suggestion: str | None = None  # a better phrasing, in the conversation's language (the runner stamps it)
+    # The coaching delta: the conversation's score without this finding (None when unscored).
+    score_if_fixed: float | None = None
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
@@ -189,6 +193,18 @@ class InputProblem:
         return f"{Location(self.path, self.line, self.column)}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRollup:
+    """One value of a ``--group-by`` metadata key, rolled up over its conversations (SPEC section 10)."""
+
+    value: str | None  # None: the conversations without that key
+    conversations: int
+    mean_score: float | None
+    auto_failed: int
+    findings: int
+    policies: dict[str, dict[str, int]]  # policy id -> {"pass", "fail", "n/a"}
+
+
 @dataclass(slots=True)
 class Report:
     """What every formatter renders: results in input order, and the inputs that failed."""
@@ -197,6 +213,9 @@ class Report:
     documents: list[Result] = field(default_factory=list)
     errors: list[InputProblem] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)  # id, title, severity, … of the pack
+    groups: dict[str, list[GroupRollup]] = field(default_factory=dict)  # --group-by KEY -> one rollup per value
+    ui_language: str = "en"  # the language of the report's chrome (headings, labels)
+    metadata_keys: list[str] = field(default_factory=list)  # every conversation metadata key shown, first-seen order
 
     def all_findings(self) -> list[Finding]:
         """Every finding, conversations first."""

@@ -623,12 +623,13 @@ class SignalMatcher:
 
     def _candidates(
         self, name: str, lang: str, norm: Normalized, subset: Subset | None = None
-    ) -> Iterator[tuple[Pattern, int, int, str | None]]:
-        """Every match of signal ``name`` in ``norm``, with why it is cancelled (``None``: it stands).
+    ) -> Iterator[tuple[int, Pattern, int, int, str | None]]:
+        """Every match of signal ``name`` in ``norm``: ``(pattern index, pattern, start, end, why cancelled)``.
 
+        ``why cancelled`` is ``None`` when the match stands; the index is the pattern's
+        place in the signal file (its rank as evidence: patterns are listed strongest first).
         ``subset``: the patterns and exceptions that may match (the prefilter's); the
-        others never match, so leaving them out of the alternations changes nothing.
-        It is not used for a set RE2 had to split (its matches are merged, not chosen).
+        others never match, so leaving them out of the searches changes nothing.
         """
         compiled = self._compiled.get((name, lang))
         if compiled is None:
@@ -644,12 +645,12 @@ class SignalMatcher:
                 if exc_spans is None:
                     exc_spans = _Spans(exceptions.finditer(norm.text, only_exc))
                 if exc_spans.overlaps(start, end):
-                    yield patterns.patterns[index], start, end, "exception"
+                    yield index, patterns.patterns[index], start, end, "exception"
                     continue
             if sig.negation == "block" and self._negated(norm, start, lang):
-                yield patterns.patterns[index], start, end, "negation"
+                yield index, patterns.patterns[index], start, end, "negation"
                 continue
-            yield patterns.patterns[index], start, end, None
+            yield index, patterns.patterns[index], start, end, None
 
     def _may_match(self, lang: str, norm: Normalized, names: Collection[str]) -> dict[str, Subset | None] | None:
         """Of ``names``, the signals that may match in ``norm``, with the subset (``None``: no prefilter, try each)."""
@@ -761,7 +762,12 @@ class SignalMatcher:
         only: Collection[str] | None = None,
         context: Sequence[str] = (),
     ) -> dict[str, Hit]:
-        """The signals in one turn: name -> its first surviving hit (earliest in the text).
+        """The signals in one turn: name -> the hit that shows it best.
+
+        That is the surviving match of the signal's first-listed pattern (a signal file
+        lists its strongest patterns first), the earliest of them; a model hit only where
+        no pattern matched. With several languages tried, the first language that finds
+        the signal gives it.
 
         Args:
             text: the turn's text.
@@ -786,12 +792,12 @@ class SignalMatcher:
                 subset = may.get(name, _NOTHING) if may is not None else None
                 if subset is not None and subset[0] == ():
                     continue  # no pattern of it can match
-                for pattern, start, end, cancelled in self._candidates(name, lang, norm, subset):
-                    if cancelled is None:
-                        hit = self._hit(name, lang, norm, pattern, start, end)
-                        if name not in found or hit.start < found[name].start:
-                            found[name] = hit
-                        break
+                # the evidence is the match of the first-listed pattern (the strongest), then the earliest
+                best = min(((i, start, end, pattern) for i, pattern, start, end, cancelled
+                            in self._candidates(name, lang, norm, subset) if cancelled is None), default=None,
+                           key=lambda c: (c[0], c[1]))
+                if best is not None and name not in found:
+                    found[name] = self._hit(name, lang, norm, best[3], best[1], best[2])
             if kind == "transcript":
                 missing = [n for n in names if n not in found]
                 for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context,
@@ -810,7 +816,7 @@ class SignalMatcher:
         out: list[Hit] = []
         for lang in self._languages(language):
             norm = self.normalized(text, lang)
-            for pattern, start, end, cancelled in self._candidates(signal, lang, norm):
+            for _i, pattern, start, end, cancelled in self._candidates(signal, lang, norm):
                 if cancelled is not None:
                     out.append(self._hit(signal, lang, norm, pattern, start, end))
             if kind == "transcript":

@@ -43,6 +43,7 @@ THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(16))  # 0.20 .. 0.95
 MIN_POSITIVES = 30  # fewer labelled turns of a signal in a language: no model for it (too few to generalise)
 MIN_GAIN = 0.02  # F1 the model must add over the patterns alone (out of fold) to be switched on
 TOLERANCE = 0.0  # F1 given up for a higher threshold
+DEFAULT_PARAMS = linear.TrainParams()
 DEFAULT_WEIGHT = 4  # how many shipped turns one of the team's own labelled turns is worth
 
 
@@ -150,7 +151,7 @@ def train_signal(
     language: str,
     examples: Sequence[TurnExample],
     pattern_hits: Sequence[bool],
-    params: linear.TrainParams = linear.TrainParams(),
+    params: linear.TrainParams = DEFAULT_PARAMS,
 ) -> SignalReport:
     """Choose a threshold out of fold and fit the final model for one signal in one language."""
     tag = tag_of(signal)
@@ -190,7 +191,7 @@ def _confusion(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, in
 
 
 def train_models(
-    examples: Sequence[TurnExample], policyset: Any, params: linear.TrainParams = linear.TrainParams()
+    examples: Sequence[TurnExample], policyset: Any, params: linear.TrainParams = DEFAULT_PARAMS
 ) -> Iterator[SignalReport]:
     """Train every agent and customer signal of ``policyset`` in every language the examples hold."""
     from servicecheck.signals import SignalMatcher
@@ -213,7 +214,7 @@ def train_models(
             yield train_signal(name, lang, normed, [name in f for f in found], params)
 
 
-_MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.M)
+_MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)
 
 
 def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> str:
@@ -230,7 +231,7 @@ def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> 
         block = "model: false\n"
     if _MODEL_BLOCK.search(yaml_text):
         return _MODEL_BLOCK.sub(lambda _m: block, yaml_text, count=1)
-    at = re.search(r"^examples:", yaml_text, re.M)
+    at = re.search(r"^examples:", yaml_text, re.MULTILINE)
     if at:
         return yaml_text[: at.start()] + block + yaml_text[at.start():]
     return yaml_text.rstrip("\n") + "\n" + block
@@ -274,7 +275,7 @@ def train(
     language: str | None = None,
     input_format: str | None = None,
     weight: int = DEFAULT_WEIGHT,
-    params: linear.TrainParams = linear.TrainParams(),
+    params: linear.TrainParams = DEFAULT_PARAMS,
 ) -> tuple[list[SignalReport], list[InputProblem], int]:
     """Train the detectors of ``base_pack`` on its shipped turns plus the labelled ``paths``; write ``output``.
 

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def features(normalized_text: str) -> list[str]:
     for tok in normalized_text.split():
         toks.append(_NUMBER if tok.isdigit() else tok)
     out = dict.fromkeys(toks[1:])
-    for a, b in zip(toks, toks[1:]):
+    for a, b in pairwise(toks):
         out[f"{a} {b}"] = None
     return list(out)
 

@@ -34,6 +34,7 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "csv": ("servicecheck.formatters.csv", "CsvFormatter"),
     "github": ("servicecheck.formatters.github", "GithubFormatter"),
     "html": ("servicecheck.formatters.html", "HtmlFormatter"),
+    "csv-findings": ("servicecheck.formatters.csv_findings", "CsvFindingsFormatter"),
 }
 
 

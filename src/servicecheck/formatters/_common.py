@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servicecheck import __version__
-from servicecheck.model import Finding, InputProblem, Location, Report, Result, Severity, Span, Turn
+from servicecheck.model import INTERNAL_METADATA, Finding, InputProblem, Location, Report, Result, Severity, Span, Turn
 
 TOOL_NAME = "servicecheck"
 # Read through tool_version() at render time so that golden tests can pin it.
@@ -314,6 +314,7 @@ def finding_dict(result: Result, finding: Finding, fingerprint: str, *, document
         "fingerprint": fingerprint,
         "detail": dict(finding.detail),
         "suggestion": finding.suggestion,
+        "score_if_fixed": finding.score_if_fixed,
     }
     if document:
         out["unit"] = result.id
@@ -416,6 +417,49 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
             for t in summary.policies
         ],
     }
+
+
+def groups_dict(report: Report) -> dict[str, list[dict[str, Any]]]:
+    """``{KEY: [{"value", "conversations", "mean_score", "auto_failed", "findings", "policies"}]}`` (SPEC section 10)."""
+    return {
+        key: [
+            {
+                "value": g.value,
+                "conversations": g.conversations,
+                "mean_score": g.mean_score,
+                "auto_failed": g.auto_failed,
+                "findings": g.findings,
+                "policies": {pid: dict(counts) for pid, counts in g.policies.items()},
+            }
+            for g in rollups
+        ]
+        for key, rollups in report.groups.items()
+    }
+
+
+# Metadata the readers record about the file format itself: kept in json and csv, not shown to people.
+TECHNICAL_METADATA = frozenset({"input_format", "roles_from", "agent_speaker", "language_code", "version"})
+
+
+def metadata_text(value: Any) -> str:
+    """A metadata value as one cell of text (nested values as compact JSON)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def shown_metadata(result: Result) -> list[tuple[str, str]]:
+    """``(key, value)`` of the metadata shown to people: not internal, not about the file format, not empty."""
+    out = []
+    for key, value in result.conversation.metadata.items():
+        if key in INTERNAL_METADATA or key in TECHNICAL_METADATA or value in (None, "", [], {}):
+            continue
+        out.append((key, one_line(metadata_text(value))))
+    return out
 
 
 def tool_dict() -> dict[str, str]:

@@ -7,6 +7,7 @@ from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from servicecheck import i18n
 from servicecheck.formatters._common import (
     JSON_REPORT_VERSION,
     TOOL_NAME,
@@ -15,16 +16,20 @@ from servicecheck.formatters._common import (
     document_groups,
     finding_location,
     format_score,
+    iter_results,
+    metadata_text,
+    policy_ids,
     policy_info,
     scorecard,
     severity_name,
+    shown_metadata,
     sorted_findings,
     summarise,
     tool_version,
     unit_name,
 )
 from servicecheck.formatters.base import BaseFormatter
-from servicecheck.model import Finding, Report, Result, Span, Turn
+from servicecheck.model import Finding, GroupRollup, Report, Result, Span, Turn
 
 if TYPE_CHECKING:
     import jinja2
@@ -98,6 +103,8 @@ class FindingView:
     template: str | None
     notes: list[str] = field(default_factory=list)
     suggestion: str | None = None
+    gain: float = 0.0  # score_if_fixed - score: what fixing this finding alone is worth
+    if_fixed: str = ""  # "57 → 86 if fixed", when fixing it raises the score
 
 
 @dataclass(slots=True)
@@ -117,6 +124,10 @@ class UnitView:
     findings: list[FindingView]
     turns: list[TurnView]
     worst: str
+    metadata: list[tuple[str, str]] = field(default_factory=list)
+    total_turns: int = 0  # the unit's turns, when only the flagged ones are in ``turns``
+    filters: dict[str, str] = field(default_factory=dict)  # data-* attributes the filter script reads
+    failed: list[str] = field(default_factory=list)  # titles of the failed policies (index table)
 
 
 def clock(ms: int | None) -> str:
@@ -175,20 +186,28 @@ def _turn_marks(result: Result, findings: list[Finding]) -> dict[int, list[Mark]
     return marks
 
 
-def _finding_view(result: Result, f: Finding, anchor: str, titles: dict[str, str]) -> FindingView:
+def _finding_view(result: Result, f: Finding, anchor: str, titles: dict[str, str], lang: str) -> FindingView:
     numbers = {t.number for t in result.conversation.turns}
     notes = []
     if f.window is not None:
-        notes.append(f"searched turns {f.window[0]}–{f.window[1]}")
+        notes.append(i18n.t(lang, "html.searched", first=f.window[0], last=f.window[1]))
     if f.near_miss is not None and f.near_miss.text:
-        where = f" (turn {f.near_miss_turn})" if f.near_miss_turn is not None else ""
-        notes.append(f"closest: « {f.near_miss.text} »{where}")
+        if f.near_miss_turn is not None:
+            notes.append(i18n.t(lang, "html.closest_turn", text=f.near_miss.text, turn=f.near_miss_turn))
+        else:
+            notes.append(i18n.t(lang, "html.closest", text=f.near_miss.text))
     if f.related:
-        notes.append("see turns " + ", ".join(str(t) for t in f.related))
+        notes.append(i18n.t(lang, "html.see_turns", turns=", ".join(str(t) for t in f.related)))
+    gain = 0.0
+    if_fixed = ""
+    if result.score is not None and f.score_if_fixed is not None:
+        gain = round(f.score_if_fixed - result.score, 1)
+        if gain > 0:
+            if_fixed = i18n.t(lang, "html.if_fixed", score=format_score(result.score), fixed=format_score(f.score_if_fixed))
     return FindingView(
         severity=severity_name(f.severity),
         policy=f.policy,
-        title=titles.get(f.policy, ""),
+        title=titles.get(f.policy, "") or f.policy,
         message=f.message,
         where=str(finding_location(result, f)),
         turn=f.turn,
@@ -198,6 +217,8 @@ def _finding_view(result: Result, f: Finding, anchor: str, titles: dict[str, str
         template=unit_name(result, f) if result.conversation.kind != "transcript" else None,
         notes=notes,
         suggestion=f.suggestion,
+        gain=gain,
+        if_fixed=if_fixed,
     )
 
 
@@ -213,28 +234,54 @@ def _turn_view(turn: Turn, anchor: str, marks: list[Mark]) -> TurnView:
     )
 
 
-def unit_view(result: Result, anchor: str, titles: dict[str, str]) -> UnitView:
-    """Everything the template shows about one conversation or document unit."""
+def unit_view(result: Result, anchor: str, titles: dict[str, str], lang: str = "en", *, brief: bool = False,
+              codes: dict[str, str] | None = None, group_key: str | None = None) -> UnitView:
+    """Everything the template shows about one conversation or document unit.
+
+    ``brief``: only the turns the findings point at (big reports). ``codes``: the short
+    codes of policy ids in the filter script's ``data-*`` attributes.
+    """
     conv = result.conversation
     findings = sorted_findings(result)
     marks = _turn_marks(result, findings)
     severities = [severity_name(f.severity) for f in findings]
     worst = max(severities, key=lambda s: SEVERITY_RANK.get(s, 0)) if severities else "clean"
     label = conv.id if conv.kind == "transcript" else (conv.name or conv.source.path)
+    views = [_finding_view(result, f, anchor, titles, lang) for f in findings]
+    views.sort(key=lambda v: -v.gain)  # the largest coaching gain first (stable: place order among equals)
+    turns = conv.turns
+    if brief:
+        wanted = {n for f in findings for n in (f.turn, f.near_miss_turn, *f.related) if n is not None}
+        turns = tuple(t for t in conv.turns if t.number in wanted)
+    statuses = scorecard(result)
+    codes = codes or {}
+
+    def coded(status: str) -> str:
+        return " ".join(codes.get(pid, pid) for pid, s in statuses if s == status)
+
+    filters = {"fail": coded("fail"), "pass": coded("pass"), "na": coded("n/a"),
+               "sev": " ".join(sorted(set(severities))), "status": "fail" if findings or result.auto_failed else "pass"}
+    if group_key is not None:
+        value = conv.metadata.get(group_key)
+        filters["group"] = "" if value in (None, "") else metadata_text(value)
     return UnitView(
         anchor=anchor,
         id=conv.id,
         label=label,
-        kind=conv.kind,
+        kind=i18n.t(lang, f"html.kind_{conv.kind}") if f"html.kind_{conv.kind}" in i18n.TABLES["en"] else conv.kind,
         where=str(conv.source),
         language=conv.language,
         channel=conv.channel,
         score=format_score(result.score),
         auto_failed=result.auto_failed,
-        statuses=[(pid, status, titles.get(pid, "")) for pid, status in scorecard(result)],
-        findings=[_finding_view(result, f, anchor, titles) for f in findings],
-        turns=[_turn_view(t, anchor, marks.get(t.number, [])) for t in conv.turns],
+        statuses=[(pid, status, titles.get(pid, "") or pid) for pid, status in statuses],
+        findings=views,
+        turns=[_turn_view(t, anchor, marks.get(t.number, [])) for t in turns],
         worst=worst,
+        metadata=shown_metadata(result),
+        total_turns=len(conv.turns),
+        filters=filters,
+        failed=[titles.get(pid, "") or pid for pid, status in statuses if status == "fail"],
     )
 
 
@@ -252,7 +299,7 @@ def pass_rate_chart(tallies: list[PolicyTally], titles: dict[str, str]) -> dict[
         rows.append(
             {
                 "id": t.id,
-                "title": titles.get(t.id, ""),
+                "title": titles.get(t.id, "") or t.id,
                 "y": y,
                 "text_y": y + row_h / 2 + 4,
                 "pass_w": pass_w,
@@ -274,6 +321,26 @@ def pass_rate_chart(tallies: list[PolicyTally], titles: dict[str, str]) -> dict[
         "bar_h": row_h - 8,
         "rows": rows,
     }
+
+
+GROUP_CHART_MAX = 40  # bars in a group chart: past it, the lowest mean scores (the table has them all)
+
+
+def group_chart(rollups: list[GroupRollup], no_value: str) -> dict[str, Any]:
+    """Mean score per group value, one horizontal bar each (0..100), lowest first when capped."""
+    label_w, bar_w, row_h, pad = 200, 360, 22, 6
+    scored = [g for g in rollups if g.mean_score is not None]
+    if len(scored) > GROUP_CHART_MAX:
+        scored = sorted(scored, key=lambda g: g.mean_score or 0)[:GROUP_CHART_MAX]
+    rows = []
+    for i, g in enumerate(scored):
+        y = pad + i * row_h
+        rows.append({"label": g.value if g.value is not None else no_value, "y": y, "text_y": y + row_h / 2 + 4,
+                     "w": round(bar_w * (g.mean_score or 0) / 100, 1), "score": format_score(g.mean_score),
+                     "n": g.conversations})
+    return {"width": label_w + bar_w + 80, "height": 2 * pad + row_h * len(rows), "label_w": label_w,
+            "bar_w": bar_w, "bar_h": row_h - 6, "rows": rows, "capped": len(scored) < len(
+                [g for g in rollups if g.mean_score is not None])}
 
 
 def histogram(scores: list[float]) -> dict[str, Any]:
@@ -312,34 +379,130 @@ def histogram(scores: list[float]) -> dict[str, Any]:
     }
 
 
+# A report of more than FULL_LIMIT conversations and document units is a big run: there,
+# results without findings are counted and listed by id, not rendered turn by turn; the
+# WORST_SHOWN lowest-scoring results with findings get their findings and the turns those
+# point at; every other result with findings is one row of the index table. The page of a
+# 20,000-conversation run then stays under a few MB (docs/output.md, benchmarks/html_size.py).
+FULL_LIMIT = 200
+WORST_SHOWN = 300
+
+
+@cache
+def script() -> tuple[str, str]:
+    """The filter and sort script, and its CSP source (``'sha256-...'``): the page's only script."""
+    import base64
+    import hashlib
+    from importlib.resources import files
+
+    text = files("servicecheck.formatters").joinpath("templates", "report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return text, f"'sha256-{digest}'"
+
+
+def relevant_policies(report: Report) -> list[str]:
+    """The policies that apply to what was checked (in a scorecard of some result), in report order."""
+    seen = {pid for r in iter_results(report) for pid, _ in scorecard(r)}
+    return [pid for pid in policy_ids(report) if pid in seen]
+
+
 def context(report: Report) -> dict[str, Any]:
     """The template's variables for ``report``."""
+    import markupsafe
+
+    lang = report.ui_language if report.ui_language in i18n.TABLES else "en"
+
+    def tr(name: str, /, **values: Any) -> str:
+        return i18n.t(lang, name, **values)
+
     info = policy_info(report)
     titles = {pid: str(p.get("title") or "") for pid, p in info.items()}
     summary: Summary = summarise(report)
-    conversations = [unit_view(r, f"conv-{i}", titles) for i, r in enumerate(report.conversations, 1)]
+    relevant = relevant_policies(report)
+    codes = {pid: f"p{i}" for i, pid in enumerate(relevant)}
+    group_key = next(iter(report.groups), None)
+    results = list(iter_results(report))
+    big = len(results) > FULL_LIMIT
+    detailed: set[int] = set()
+    clean: list[Result] = []
+    if big:
+        flagged = [r for r in results if r.findings or r.auto_failed]
+        clean = [r for r in results if not (r.findings or r.auto_failed)]
+        worst = sorted(flagged, key=lambda r: (r.score is None, r.score if r.score is not None else 0))[:WORST_SHOWN]
+        detailed = {id(r) for r in worst}
+    kw = {"codes": codes, "group_key": group_key, "brief": big}
+
+    def view(r: Result, anchor: str) -> UnitView:
+        return unit_view(r, anchor, titles, lang, **kw)  # type: ignore[arg-type]
+
+    conversations, index_rows = [], []
+    for i, r in enumerate(report.conversations, 1):
+        if big and not (r.findings or r.auto_failed):
+            continue
+        v = view(r, f"conv-{i}")
+        index_rows.append(v)
+        if not big or id(r) in detailed:
+            conversations.append(v)
     documents = []
     for i, (path, units) in enumerate(document_groups(report), 1):
-        views = [unit_view(u, f"doc-{i}-{j}", titles) for j, u in enumerate(units, 1)]
-        documents.append({"anchor": f"doc-{i}", "path": path, "units": views})
+        views = []
+        for j, u in enumerate(units, 1):
+            if big and not (u.findings or u.auto_failed):
+                continue
+            v = view(u, f"doc-{i}-{j}")
+            index_rows.append(v)
+            if not big or id(u) in detailed:
+                views.append(v)
+        if views:
+            documents.append({"anchor": f"doc-{i}", "path": path, "units": views})
+    detailed_anchors = {v.anchor for v in conversations} | {v.anchor for d in documents for v in d["units"]}
     scored = report.conversations or report.documents
     scores = [r.score for r in scored if r.score is not None]
+    no_value = tr("text.no_value")
+    groups = []
+    for key, rollups in report.groups.items():
+        groups.append({
+            "key": key,
+            "rows": [{"value": g.value if g.value is not None else no_value, "raw": g.value or "",
+                      "conversations": g.conversations, "mean_score": format_score(g.mean_score),
+                      "mean_sort": -1 if g.mean_score is None else g.mean_score, "auto_failed": g.auto_failed,
+                      "findings": g.findings,
+                      "policies": [g.policies.get(pid, {"pass": 0, "fail": 0, "n/a": 0}) for pid in relevant]}
+                     for g in rollups],
+            "chart": group_chart(rollups, no_value),
+        })
+    text, csp_source = script()
+    tallies = [t for t in summary.policies if t.id in set(relevant)] if results else summary.policies
     return {
         "tool": {"name": TOOL_NAME, "version": tool_version(), "schema": JSON_REPORT_VERSION},
+        "lang": lang,
+        "tr": tr,
         "summary": summary,
-        "score_subject": "conversations" if report.conversations else "document units",
-        "pass_chart": pass_rate_chart(summary.policies, titles),
+        "score_subject": tr("html.subject_conversations") if report.conversations else tr("html.subject_units"),
+        "pass_chart": pass_rate_chart(tallies, titles),
         "histogram": histogram(scores),
         "conversations": conversations,
         "documents": documents,
+        "index_rows": index_rows,
+        "detailed": detailed_anchors,
+        "big": big,
+        "full_limit": FULL_LIMIT,
+        "worst_shown": WORST_SHOWN,
+        "clean": [r.id for r in clean],
         "errors": report.errors,
-        "policies": list(info.values()),
+        "policies": [info[pid] for pid in relevant if pid in info] if results else list(info.values()),
+        "relevant": [(pid, codes[pid], titles.get(pid, "") or pid) for pid in relevant],
+        "groups": groups,
+        "group_key": group_key,
+        "group_values": [g["raw"] for g in groups[0]["rows"] if g["raw"]] if groups else [],
+        "script": markupsafe.Markup(text),
+        "csp_script": markupsafe.Markup(csp_source),
         "format_score": format_score,
     }
 
 
 class HtmlFormatter(BaseFormatter):
-    """A single self-contained HTML page: no scripts, no network, inline CSS and SVG."""
+    """A single self-contained HTML page: inline CSS, SVG and one hashed inline script; no network."""
 
     name = "html"
     streams = False

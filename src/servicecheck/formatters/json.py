@@ -11,6 +11,7 @@ from servicecheck.formatters._common import (
     document_dict,
     document_groups,
     error_dict,
+    groups_dict,
     is_document,
     policy_info,
     summarise,
@@ -45,6 +46,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "conversations": [conversation_dict(r) for r in report.conversations],
         "documents": [document_dict(path, units) for path, units in document_groups(report)],
         "errors": [error_dict(e) for e in report.errors],
+        "groups": groups_dict(report),
     }
 
 

@@ -13,6 +13,7 @@ from servicecheck.formatters._common import (
     iter_results,
     scorecard,
     severity_name,
+    shown_metadata,
     sorted_findings,
 )
 from servicecheck.formatters.base import BaseFormatter
@@ -74,6 +75,11 @@ class JunitFormatter(BaseFormatter):
                 )
                 if result.conversation.source.line is not None:
                     case.set("line", str(result.conversation.source.line))
+                metadata = shown_metadata(result)
+                if metadata:  # agent, team...: JUnit's per-testcase properties
+                    props = ET.SubElement(case, "properties")
+                    for key, value in metadata:
+                        ET.SubElement(props, "property", {"name": xml_text(key), "value": xml_text(value)})
                 tallies[path][0] += 1
                 findings = by_policy.get(pid, [])
                 if status == "fail":

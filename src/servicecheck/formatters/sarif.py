@@ -17,6 +17,7 @@ from servicecheck.formatters._common import (
     policy_ids,
     policy_info,
     severity_name,
+    shown_metadata,
     sorted_findings,
     tool_version,
     unit_name,
@@ -98,6 +99,12 @@ def _result(result: Result, finding: Finding, fingerprint: str, rule_index: int)
         properties["template"] = template
     if finding.window is not None:
         properties["window"] = list(finding.window)
+    if finding.score_if_fixed is not None:
+        properties["score"] = result.score
+        properties["score_if_fixed"] = finding.score_if_fixed
+    metadata = shown_metadata(result)
+    if metadata:
+        properties["metadata"] = dict(metadata)
     return {
         "ruleId": finding.policy,
         "ruleIndex": rule_index,

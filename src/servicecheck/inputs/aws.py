@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Conversation, InputProblem
-from .common import Draft, RawTurn, ReadContext, ReadError, assign_unlabelled_roles, finish, language_tag
+from .common import Draft, RawTurn, ReadContext, ReadError, assign_unlabelled_roles, finish, language_tag, put_metadata
 from .jsonsource import JsonSource, type_name
 from .source import iso_to_epoch_ms, seconds_to_ms
 from .speakers import guess_agent
@@ -119,9 +119,21 @@ def _contact_lens(ctx: ReadContext, doc: dict[str, Any], src: JsonSource, conv_i
             epoch = iso_to_epoch_ms(stamp)
             if epoch is None:
                 raise src.fail(f"{path}.AbsoluteTime: not an ISO-8601 time: {stamp[:40]!r}", item, "AbsoluteTime")
-            first_time = epoch if first_time is None else first_time
+            if first_time is None:
+                first_time = epoch
+                put_metadata(draft, "date", stamp[:10])  # the chat's day, from its first message
             start = epoch - first_time
         draft.turns.append(RawTurn(display or prole, content, src.origin(item, "Content"), start, end, role=role))
+        if role == "agent" and display:
+            put_metadata(draft, "agent", display)  # chat: the agent's display name
+    for who in doc.get("Participants") or ():
+        # Contact Lens may name the agent in Participants (DisplayName, or an agent id/ARN).
+        if isinstance(who, dict) and str(who.get("ParticipantRole", "")).upper() == "AGENT":
+            for key in ("DisplayName", "AgentName", "Name"):
+                put_metadata(draft, "agent", who.get(key))
+            put_metadata(draft, "agent_id", who.get("AgentId") or who.get("AgentARN"))
+    put_metadata(draft, "agent", meta.get("AgentName") or meta.get("AgentId"))
+    put_metadata(draft, "queue", meta.get("QueueName") or meta.get("Queue"))
     return draft
 
 
@@ -145,6 +157,8 @@ def _pca(ctx: ReadContext, doc: dict[str, Any], src: JsonSource, conv_id: str) -
         conv_id = guid
     draft = Draft(conv_id, src.line_of(doc), language=language_tag(language), channel="voice")
     draft.metadata["input_format"] = "aws-pca"
+    put_metadata(draft, "agent", info.get("Agent"))  # Post-Call Analytics' agent name ("None" when unknown)
+    put_metadata(draft, "date", info.get("ConversationTime"))
     if language:
         draft.metadata["language_code"] = language
     labels = _pairs(src, info, "SpeakerLabels", "$.ConversationAnalytics", "Speaker", "DisplayText")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Conversation, InputProblem
-from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag
+from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag, put_metadata
 from .jsonsource import JsonSource, type_name
 from .source import iso_to_epoch_ms, seconds_to_ms
 
@@ -66,6 +66,7 @@ def _entries(doc: dict[str, Any], src: JsonSource, conv_id: str) -> Draft:
     info = src.get_obj(doc, "conversation_info", "$")
     if info:
         draft.metadata["conversation_info"] = info
+        put_metadata(draft, "agent_id", info.get("agent_id"))
     entries = src.get_list(doc, "entries", "$", required=True)
     first: int | None = None
     for i, entry in enumerate(entries):
@@ -82,7 +83,23 @@ def _entries(doc: dict[str, Any], src: JsonSource, conv_id: str) -> Draft:
             first = usec if first is None else first
             start = (usec - first) // 1000
         draft.turns.append(RawTurn(who, text, src.origin(entry, "text"), start, None, role=_role(who)))
+        if _role(who) == "agent":
+            put_metadata(draft, "agent_id", entry.get("user_id"))  # the human agent's user id
+    if "agent_id" in draft.metadata:
+        put_metadata(draft, "agent", draft.metadata["agent_id"])
     return draft
+
+
+def _agent_fields(draft: Draft, doc: dict[str, Any]) -> None:
+    """The agent of a Conversation resource: ``agentId``, or ``qualityMetadata.agentInfo`` (id, name, team)."""
+    quality = doc.get("qualityMetadata")
+    infos = quality.get("agentInfo") if isinstance(quality, dict) else None
+    info = infos[0] if isinstance(infos, list) and infos and isinstance(infos[0], dict) else {}
+    put_metadata(draft, "agent_id", doc.get("agentId") or info.get("agentId"))
+    put_metadata(draft, "agent", info.get("displayName") or draft.metadata.get("agent_id"))
+    put_metadata(draft, "team", info.get("team"))
+    put_metadata(draft, "date", (doc.get("startTime") or doc.get("createTime") or "")[:10] if isinstance(
+        doc.get("startTime") or doc.get("createTime"), str) else None)
 
 
 def _resource(doc: dict[str, Any], src: JsonSource, conv_id: str) -> Draft:
@@ -93,6 +110,7 @@ def _resource(doc: dict[str, Any], src: JsonSource, conv_id: str) -> Draft:
     draft.metadata["input_format"] = "ccai"
     if language:
         draft.metadata["language_code"] = language
+    _agent_fields(draft, doc)
     call = src.get_obj(doc, "callMetadata", "$") or {}
     channels: dict[int, str] = {}
     for key, role in (("agentChannel", "agent"), ("customerChannel", "customer")):

@@ -81,6 +81,16 @@ class Draft:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def put_metadata(draft: Draft, key: str, value: object) -> None:
+    """Record a vendor field as metadata (``agent``, ``team``...), unless empty or already set."""
+    if isinstance(value, bool) or value is None or key in draft.metadata:
+        return
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if isinstance(value, str) and value.strip() and value.strip().lower() not in ("none", "null"):
+        draft.metadata[key] = value.strip()
+
+
 def language_tag(code: object) -> str | None:
     """``"fr-FR"`` -> ``"fr"``; keeps only the primary subtag, lower case."""
     if not isinstance(code, str) or not code.strip():

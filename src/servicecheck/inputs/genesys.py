@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Conversation, InputProblem
-from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag
+from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag, put_metadata
 from .jsonsource import JsonSource, type_name
 
 PURPOSES = {
@@ -57,6 +57,24 @@ def convert(ctx: ReadContext, value: Any, src: JsonSource) -> Iterator[Conversat
         yield finish(ctx, draft)
 
 
+def _participants(draft: Draft, doc: dict[str, Any]) -> None:
+    """Agent and queue from the ``participants`` of the conversation (name or user id, queue name or id)."""
+    for who in doc.get("participants") or ():
+        if not isinstance(who, dict):
+            continue
+        purpose = str(who.get("participantPurpose") or who.get("purpose") or "").lower()
+        if PURPOSES.get(purpose) == "agent":
+            put_metadata(draft, "agent", who.get("participantName") or who.get("userName") or who.get("name")
+                         or who.get("userId"))
+            put_metadata(draft, "agent_id", who.get("userId"))
+        put_metadata(draft, "queue", who.get("queueName") or who.get("queueId"))
+    start = doc.get("startTime")
+    if isinstance(start, int) and not isinstance(start, bool) and 0 < start < 10**14:
+        import datetime
+
+        put_metadata(draft, "date", datetime.datetime.fromtimestamp(start / 1000, datetime.timezone.utc).date().isoformat())
+
+
 def _draft(doc: dict[str, Any], src: JsonSource, path: str, conv_id: str) -> Draft:
     conv_id = src.get_str(doc, "conversationId", path) or conv_id
     media = src.get_str(doc, "mediaType", path)
@@ -65,6 +83,7 @@ def _draft(doc: dict[str, Any], src: JsonSource, path: str, conv_id: str) -> Dra
     for key in ("communicationId", "recordingId", "organizationId"):
         if isinstance(doc.get(key), str):
             draft.metadata[key] = doc[key]
+    _participants(draft, doc)
     phrases: list[tuple[int, int, RawTurn]] = []
     transcripts = src.get_list(doc, "transcripts", path, required=True)
     for t_i, transcript in enumerate(transcripts):

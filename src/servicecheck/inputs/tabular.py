@@ -11,7 +11,14 @@ role               a role or speaker name; wins over ``speaker`` when both are f
 text               also ``utterance``, ``message``, ``content``, ``transcript``
 start_ms, end_ms   integer milliseconds (``12.0`` and ``00:01:02.500`` are accepted)
 language, channel  optional, per conversation
+agent, team,       optional conversation metadata: also ``agent_name``, ``agent_id``,
+queue, date        ``team_name``, ``queue_name``, ``call_date``...
 =================  ==========================================================
+
+Every other column is conversation metadata too, under its header name (folded to
+lower case, spaces and dashes as ``_``): ``agent,team`` columns give
+``metadata == {"agent": ..., "team": ...}``.  A metadata value is the first non-empty
+one among the conversation's rows.
 
 Rows are grouped by conversation id in order of first appearance (without the
 column, the file is one conversation).  The delimiter is sniffed from the header
@@ -41,6 +48,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "language": ("language", "lang", "language_code"),
     "channel": ("channel", "medium"),
 }
+# Conversation metadata with a logical name (remappable with ``csv_columns`` like the turn
+# columns above); any other column is metadata under its own header name.
+METADATA_ALIASES: dict[str, tuple[str, ...]] = {
+    "agent": ("agent", "agent_name", "agent_id", "agentid", "advisor", "conseiller"),
+    "team": ("team", "team_name", "group", "equipe"),
+    "queue": ("queue", "queue_name", "skill"),
+    "date": ("date", "call_date", "contact_date", "started_at"),
+}
+COLUMN_NAMES = (*ALIASES, *METADATA_ALIASES)  # what csv_columns may remap
 
 
 @dataclass
@@ -176,7 +192,8 @@ def read(ctx: ReadContext, text: str) -> Iterator[Conversation | InputProblem]:
         if group.error:
             yield ctx.problem(group.error.message, group.error.line, group.error.column)
             continue
-        draft = Draft(key or fallback, group.line, language=language_tag(group.language), channel=group.channel)
+        draft = Draft(key or fallback, group.line, language=language_tag(group.language), channel=group.channel,
+                      metadata=dict(group.metadata))
         ordered = sorted(group.turns, key=lambda t: t[0]) if columns.get("turn") is not None else group.turns
         draft.turns = [raw for _, raw in ordered]
         yield finish(ctx, draft)
@@ -193,6 +210,7 @@ class _Group:
     error: ReadError | None = None
     language: str | None = None
     channel: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def _columns(header: list[Field], overrides: Mapping[str, str], line: int) -> dict[str, int | None]:
@@ -209,6 +227,19 @@ def _columns(header: list[Field], overrides: Mapping[str, str], line: int) -> di
     if found["speaker"] is None and found["role"] is None:
         raise ReadError(f"CSV header has no speaker or role column; header: {', '.join(f.value for f in header)}", line, 1)
     # "id" only names the conversation when no better column exists; never the turn's own id.
+    used = {i for i in found.values() if i is not None}
+    for logical, aliases in METADATA_ALIASES.items():
+        wanted = overrides.get(logical)
+        candidates = (_norm_header(wanted),) if wanted else aliases
+        index = next((names.index(c) for c in candidates if c in names and names.index(c) not in used), None)
+        if wanted and index is None:
+            raise ReadError(f"CSV column {wanted!r} (for {logical}) not in the header: {', '.join(f.value for f in header)}", line, 1)
+        if index is not None:
+            found["meta:" + logical] = index
+            used.add(index)
+    for index, name in enumerate(names):
+        if index not in used and name and "meta:" + name not in found:
+            found["meta:" + name] = index
     return found
 
 
@@ -262,6 +293,11 @@ def _add_row(groups: dict[str, _Group], columns: dict[str, int | None], line: in
             c = cell(logical)
             if c and c.value.strip() and getattr(group, logical) is None:
                 setattr(group, logical, c.value.strip())
+        for logical in columns:
+            if logical.startswith("meta:") and logical[5:] not in group.metadata:
+                c = cell(logical)
+                if c and c.value.strip():
+                    group.metadata[logical[5:]] = c.value.strip()
     except ReadError as err:
         group.error = ReadError(f"conversation {key!r}: {err.message}" if key else err.message, err.line, err.column)
 

@@ -39,7 +39,7 @@ KEEP = 16  # cache entries kept; older ones are pruned when a new one is written
 _PREFIX = "policyset-"
 _MATCHER_PREFIX = "matcher-"
 _SUFFIX = ".pickle"
-_FORMAT = 1  # bump when the layout of a cache file changes
+_FORMAT = 2  # bump when the layout of a cache file changes
 
 
 def cache_dir() -> Path | None:

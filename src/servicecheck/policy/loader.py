@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from servicecheck.errors import PolicyError, did_you_mean
+from servicecheck.i18n import localised
 from servicecheck.model import Severity
 from servicecheck.policy import schema as schemas
 from servicecheck.rule_types import REGISTRY
@@ -36,7 +37,16 @@ class Policy:
     link: str | None = None
     examples: dict[str, list[Any]] = field(default_factory=dict)
     suggestion: dict[str, str] = field(default_factory=dict)  # language (or "*": any) -> better phrasing
+    texts: dict[str, Any] = field(default_factory=dict)  # title and message as written: a string or {fr, en}
     signal_speakers: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def title_in(self, lang: str | None) -> str:
+        """The title in ``lang`` (``fr``/``en``; English, then any, when the policy lacks it)."""
+        return localised(self.texts.get("title", self.title), lang)
+
+    def message_in(self, lang: str | None) -> str:
+        """The message template in ``lang``."""
+        return localised(self.texts.get("message", self.message), lang)
 
     @property
     def short_id(self) -> str:
@@ -324,10 +334,10 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
             Policy(
                 id=f"{pack.name}.{file.stem}",
                 pack=pack.name,
-                title=data["title"],
+                title=localised(data["title"], None),
                 severity=Severity.parse(data["severity"]),
                 rule=data["rule"],
-                message=data["message"],
+                message=localised(data["message"], None),
                 path=str(file),
                 rationale=data.get("rationale", ""),
                 weight=float(data.get("weight", 1)),
@@ -337,6 +347,7 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
                 link=data.get("link"),
                 examples=data.get("examples") or {},
                 suggestion=_suggestion(data.get("suggestion")),
+                texts={k: data[k] for k in ("title", "message") if not isinstance(data[k], str)},
             )
         )
         pack.sources[pack.policies[-1].id] = located

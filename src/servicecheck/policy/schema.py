@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from servicecheck.i18n import TEXT_SCHEMA
 from servicecheck.rule_types import REGISTRY
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -49,7 +50,7 @@ POLICY_BASE: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["title", "severity", "rule", "message"],
     "properties": {
-        "title": {"type": "string", "minLength": 1},
+        "title": TEXT_SCHEMA,  # a string, or {fr: ..., en: ...}
         "rationale": {"type": "string"},
         "severity": {"enum": ["error", "warning", "suggestion"]},
         "weight": {"type": "number", "minimum": 0},
@@ -63,7 +64,7 @@ POLICY_BASE: dict[str, Any] = {
             "required": ["kind"],
             "properties": {"kind": {"enum": sorted(REGISTRY)}},
         },
-        "message": {"type": "string", "minLength": 1},
+        "message": TEXT_SCHEMA,
         "suggestion": SUGGESTION_SCHEMA,
         "examples": {
             "type": "object",

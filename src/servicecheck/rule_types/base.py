@@ -175,7 +175,13 @@ class RuleType(Protocol):
 
 
 class FindingMaker(Protocol):
-    """Builds a finding for a policy at a turn; supplied by the runner (it owns locations)."""
+    """Builds a finding for a policy at a turn; supplied by the runner (it owns locations).
+
+    ``language`` is the conversation's (``fr``/``en``/None): rules that compose words
+    into a message (a sequence's stage names) word them in it.
+    """
+
+    language: str | None
 
     def __call__(
         self,

@@ -83,7 +83,7 @@ def outcome(policy: Policy, events: list[Event], conversation: Conversation, mak
         policy,
         conversation,
         None,
-        {"window": f"turns {first}-{last}", "first": first, "last": last},
+        {"window_turns": (first, last), "first": first, "last": last},
         window=(first, last),
         near_miss_signals=signal_names(policy.rule),
     )

@@ -137,7 +137,7 @@ def outcome(policy: Policy, events: list[Event], conversation: Conversation, mak
                 policy,
                 conversation,
                 t,
-                {"turn": t, "trigger": {"turn": t}, "window": f"turns {start}-{max(start, last)}"},
+                {"turn": t, "trigger": {"turn": t}, "window_turns": (start, max(start, last))},
                 window=(min(start, last), last),
                 signals=signal_names(rule["when"]),
             )

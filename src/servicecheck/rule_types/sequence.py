@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from servicecheck.i18n import TEXT_SCHEMA, join, localised, t
 from servicecheck.rule_types.base import (
     Action,
     CompiledRule,
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
 
 NAME = "sequence"
 STAGE_SCHEMA = clause_schema(
-    {"name": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"}, "optional": {"type": "boolean"}}
+    {"name": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"}, "optional": {"type": "boolean"},
+     "label": TEXT_SCHEMA}  # how findings name the stage, per language (default: its name)
 )
 STAGE_SCHEMA["required"] = ["name"]
 SCHEMA: dict[str, Any] = {
@@ -129,17 +131,23 @@ def outcome(policy: Policy, events: list[Event], conversation: Conversation, mak
               "credit": round(len(reached) / len(stages), 3)}
     if not missing and not disordered:
         return Outcome([], "pass", detail)
+    # Findings name stages by their label in the conversation's language ("empathy or an
+    # apology"), not by their id: "missing empathize, solve" means little to a QA lead.
+    lang = getattr(make, "language", None)
+    labels = {s["name"]: localised(s.get("label"), lang) or s["name"] for s in stages}
+    said_missing = join(lang, [labels[n] for n in missing])
+    said_disordered = join(lang, [labels[n] for n in disordered])
     parts = []
     if missing:
-        parts.append("missing " + ", ".join(missing))
+        parts.append(t(lang, "stages.missing", stages=said_missing))
     if disordered:
-        parts.append("out of order " + ", ".join(disordered))
+        parts.append(t(lang, "stages.out_of_order", stages=said_disordered))
     finding = make(
         policy,
         conversation,
         trigger,
-        {"turn": trigger, "trigger": {"turn": trigger}, "missing": ", ".join(missing),
-         "out_of_order": ", ".join(disordered), "stages": "; ".join(parts)},
+        {"turn": trigger, "trigger": {"turn": trigger}, "missing": said_missing,
+         "out_of_order": said_disordered, "stages": "; ".join(parts)},
         window=(trigger, len(conversation.turns)),
         detail={"missing": missing, "out_of_order": disordered, "reached": reached},
         signals=signal_names(policy.rule["trigger"]),

@@ -308,13 +308,15 @@ def main() -> None:
         stage_rows.append(f"| {key} | {stages[key]:.2f} | {100 * stages[key] / total:.0f} % |")
     for key in ("signals", "normalise", "lexicons (patterns, exceptions, negation)", "learned detectors", "facts",
                 "engine (every conversation)", "engine without pruning"):
-        stage_rows.append(f"| &nbsp;&nbsp;{key} (measured apart) | {stages[key]:.2f} | {100 * stages[key] / total:.0f} % |")
+        share = 100 * stages[key] / total
+        stage_rows.append(f"| &nbsp;&nbsp;{key} (measured apart) | {stages[key]:.2f} | {share:.0f} % |")
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + (
         f" --conversations {n}" if not args.quick and n != 20_000 else "") + "".join(f" {a}" for a in pack_args) + (
         f" --src {args.src}" if args.src else "")
     header = (f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, {info['system']}; "
               f"load average {load_before} before, {load_after} after. Corpus: {n:,} conversations, "
-              f"{turns:,} turns, cycled from the real corpus (corpus/*/*.jsonl) with fresh ids; learned detectors on. {args.rounds} round(s); "
+              f"{turns:,} turns, cycled from the real corpus (corpus/*/*.jsonl) with fresh ids; learned detectors on. "
+              f"{args.rounds} round(s); "
               f"ratios are medians of per-round ratios. Command: `{command}`.")
     text = "\n".join([header, "", *table, "", *stage_rows])
     print()

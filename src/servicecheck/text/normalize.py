@@ -44,11 +44,11 @@ import bisect
 import re
 import unicodedata
 from array import array
-from itertools import accumulate, repeat
-from operator import add, itemgetter, sub
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, repeat
+from operator import add, itemgetter, sub
 
 import re2
 

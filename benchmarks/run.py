@@ -238,8 +238,12 @@ def main() -> None:
         print(f"servicecheck benchmark: {n:,} conversations ({turns:,} turns), {args.rounds} round(s); "
               f"{info['nproc']} CPU(s), {info['cpu']}, Python {info['python']}; load {load_before}", flush=True)
         run([*sc, "lint", "--no-config", *pack_args, str(small)], env, tmp)  # warm up: bytecode and pack cache
-        first = tmp / "first.jsonl"  # and what only transcripts build (the prefilter databases)
-        first.write_text(corpus.read_text(encoding="utf-8").split("\n", 1)[0] + "\n", encoding="utf-8")
+        first = tmp / "first.jsonl"  # and what only transcripts build (the prefilter databases, per language)
+        by_language: dict[str, str] = {}
+        with open(corpus, encoding="utf-8") as fh:
+            for line in itertools.islice(fh, 5000):
+                by_language.setdefault(str(json.loads(line).get("language")), line)
+        first.write_text("".join(by_language.values()), encoding="utf-8")
         run([*audit, str(first), "-o", str(tmp / "first.out")], {**env, "SERVICECHECK_PREFILTER_AFTER": "1"}, tmp)
 
         rounds: list[dict[str, float]] = []

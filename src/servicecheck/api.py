@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from servicecheck import langid
 from servicecheck.compiler import CompiledRuleset, compile_policies
@@ -14,6 +14,9 @@ from servicecheck.model import Conversation, Finding, InputProblem, Location, Po
 from servicecheck.policy.loader import Policy, PolicySet, load_policies
 from servicecheck.rule_types import REGISTRY
 from servicecheck.suppress import is_suppressed
+
+if TYPE_CHECKING:
+    from servicecheck.inputs.walk import SkipHandler
 
 __all__ = ["Auditor", "load_policies", "audit", "lint", "annotate", "exit_code", "policy_summaries"]
 
@@ -219,23 +222,16 @@ class _FindingMaker:
 
 # ---------------------------------------------------------------- entry points
 
-TRANSCRIPT_SUFFIXES = (".json", ".jsonl", ".txt", ".csv", ".vtt", ".srt")
-DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".yaml", ".yml", ".json")
+def expand_paths(paths: Iterable[str], what: str = "transcript", on_skip: SkipHandler | None = None) -> Iterator[str]:
+    """Files as given; folders walked for the files ``audit`` (``what="transcript"``) or ``lint`` (``"document"``) reads.
 
+    Every file of a folder that is not read is named to ``on_skip(path, reason)``;
+    a folder with nothing to read comes out as itself, and its reader reports it
+    (servicecheck.inputs.walk).
+    """
+    from servicecheck.inputs.walk import document_files, transcript_files
 
-def expand_paths(paths: Iterable[str], suffixes: tuple[str, ...]) -> Iterator[str]:
-    """Files as given; folders walked recursively (sorted, hidden entries skipped) for ``suffixes``."""
-    import os
-
-    for path in paths:
-        if path != "-" and os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith(".") and name.lower().endswith(suffixes):
-                        yield os.path.join(root, name)
-        else:
-            yield path
+    return (transcript_files if what == "transcript" else document_files)(paths, on_skip)
 
 
 def audit(
@@ -263,12 +259,12 @@ def audit(
     if jobs != 1:
         from servicecheck.parallel import audit_parallel, default_jobs
 
-        yield from audit_parallel(expand_paths(paths, TRANSCRIPT_SUFFIXES), policyset, jobs=jobs or default_jobs(),
+        yield from audit_parallel(expand_paths(paths, "transcript"), policyset, jobs=jobs or default_jobs(),
                                   language=language, input_format=input_format, speakers=speakers,
                                   agent_speaker=agent_speaker, csv_columns=csv_columns, render=render)
         return
     auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
+    for path in expand_paths(paths, "transcript"):
         for item in read_transcripts(path, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker,
                                      csv_columns=csv_columns):
             if isinstance(item, InputProblem):
@@ -288,11 +284,11 @@ def lint(
     if jobs != 1:
         from servicecheck.parallel import default_jobs, lint_parallel
 
-        yield from lint_parallel(expand_paths(paths, DOCUMENT_SUFFIXES), policyset, jobs=jobs or default_jobs(),
+        yield from lint_parallel(expand_paths(paths, "document"), policyset, jobs=jobs or default_jobs(),
                                  language=language, render=render)
         return
     auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, DOCUMENT_SUFFIXES):
+    for path in expand_paths(paths, "document"):
         doc = read_document(path)
         if isinstance(doc, InputProblem):
             yield doc
@@ -314,7 +310,7 @@ def annotate(
     from servicecheck.inputs import read_transcripts
 
     auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
+    for path in expand_paths(paths, "transcript"):
         for item in read_transcripts(path, input_format=input_format, speakers=speakers):
             if isinstance(item, InputProblem):
                 yield item

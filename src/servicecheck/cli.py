@@ -135,14 +135,15 @@ def _load(policy_dirs: Iterable[str], no_default_pack: bool) -> Any:
     return cfg.apply(policyset) if cfg is not None else policyset
 
 
-def _files(paths: Iterable[str], suffixes: tuple[str, ...], label: str) -> Iterator[str]:
-    """The input files, counted by a progress line on a terminal (servicecheck.progress)."""
+def _files(paths: Iterable[str], what: str, label: str) -> Iterator[str]:
+    """The input files (each file a folder walk skips named on stderr), counted by a progress line on a terminal."""
     from servicecheck import api, progress
 
     meta = click.get_current_context().meta
-    files = list(api.expand_paths(paths, suffixes))
-    bar = progress.Progress(sys.stderr, len(files), label, progress.wanted(sys.stderr, quiet=bool(meta.get(
-        "servicecheck.quiet"))))
+    quiet = bool(meta.get("servicecheck.quiet"))
+    files = list(api.expand_paths(paths, what, None if quiet else lambda path, why: click.echo(
+        f"servicecheck: skipped {path}: {why}", err=True)))
+    bar = progress.Progress(sys.stderr, len(files), label, progress.wanted(sys.stderr, quiet=quiet))
     meta["servicecheck.progress"] = bar
     return bar.over_files(files)
 
@@ -349,7 +350,7 @@ def audit(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | No
 
     policyset = _load(policy_dirs, no_default_pack)
     cfg = _config()
-    items = api.audit(_files(paths, api.TRANSCRIPT_SUFFIXES, "auditing"), policyset,
+    items = api.audit(_files(paths, "transcript", "auditing"), policyset,
                       language=None if lang == "auto" else lang, input_format=input_format,
                       agent_speaker=agent_speaker, speakers=cfg.speakers if cfg else None,
                       csv_columns=cfg.csv_columns if cfg else None, jobs=_jobs(),
@@ -369,7 +370,7 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
     from servicecheck import api
 
     policyset = _load(policy_dirs, no_default_pack)
-    items = api.lint(_files(paths, api.DOCUMENT_SUFFIXES, "linting"), policyset,
+    items = api.lint(_files(paths, "document", "linting"), policyset,
                      language=None if lang == "auto" else lang, jobs=_jobs(),
                      render=_worker_render(fmt, output, color))
     ctx.exit(_emit(items, policyset, fmt, output, color, fail_on, min_score))

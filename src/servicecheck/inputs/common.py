@@ -167,7 +167,8 @@ def read_input_bytes(ctx: ReadContext, path: str, stdin: BinaryIO | None) -> byt
         with open(path, "rb") as handle:
             return handle.read()
     except IsADirectoryError:
-        return ctx.problem("is a directory, not a file")
+        # inputs.walk passes on a folder in which it found nothing to read.
+        return ctx.problem("a directory with nothing to read in it (it is empty, or every file in it was skipped)")
     except FileNotFoundError:
         return ctx.problem("no such file")
     except OSError as err:

@@ -155,7 +155,34 @@ def _describe(error: Any) -> tuple[list[Any], bool, str]:
         from jsonschema.exceptions import best_match
 
         return _describe(best_match(error.context))
-    return path, False, error.message
+    return path, False, _short_message(error, path)
+
+
+_SIZES = {"maxItems": "at most", "minItems": "at least", "maxLength": "at most", "minLength": "at least",
+          "maxProperties": "at most", "minProperties": "at least"}
+
+
+def _short_message(error: Any, path: list[Any]) -> str:
+    """The reason, without printing a long value back ("24 stages; at most 20", not the 24 stages)."""
+    value = error.instance
+    if error.validator in _SIZES and isinstance(value, (list, str, dict)):
+        key = path[-1] if path and isinstance(path[-1], str) else ""
+        noun = ("characters" if isinstance(value, str) else "keys" if isinstance(value, dict)
+                else key if key.endswith("s") else "items")
+        return f"{len(value)} {noun}; {_SIZES[error.validator]} {error.validator_value}"
+    message = str(error.message)
+    shown = repr(value)
+    if len(shown) > 60 and message.startswith(shown):
+        if isinstance(value, str):
+            brief = repr(value[:40])[:-1] + "…" + shown[0]
+        elif isinstance(value, list):
+            brief = f"a list of {len(value)} items"
+        elif isinstance(value, dict):
+            brief = f"an object of {len(value)} keys"
+        else:
+            brief = shown[:40] + "…"
+        message = brief + message[len(shown):]
+    return message
 
 
 def validate(data: Any, schema: dict[str, Any], located: Located, file: str, prefix: tuple[Any, ...] = ()) -> list[str]:

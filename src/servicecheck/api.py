@@ -139,6 +139,11 @@ class Auditor:
 MAX_TURNS = 10_000
 
 
+def check_runnable(policyset: PolicySet) -> None:
+    """Raise PolicyError for a policy the rules engine cannot run (``policies validate`` agrees with ``audit``)."""
+    compile_policies(policyset)
+
+
 def score_of(statuses: Iterable[PolicyStatus]) -> tuple[float | None, bool]:
     """100 x passed weight / applicable weight; a failed critical policy scores 0 (auto-fail)."""
     applicable = [s for s in statuses if s.status in ("pass", "fail")]

@@ -463,7 +463,10 @@ def policies_validate(dirs: tuple[str, ...], as_files: bool) -> None:
         dirs = _packs_holding(dirs)
         if not dirs:
             return
+    from servicecheck import api
+
     policyset = _load(dirs, no_default_pack=False)  # user packs may use the default pack's signals
+    api.check_runnable(policyset)
     if not as_files:
         click.echo(f"ok: {len(policyset.policies)} policies, {len(policyset.signals)} signals in "
                    + ", ".join(p.name for p in policyset.packs))

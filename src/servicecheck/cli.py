@@ -6,9 +6,10 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any
 
 import click
 
@@ -58,15 +59,15 @@ def _config_callback(ctx: click.Context, param: click.Parameter, value: Any) -> 
         params = {p.name: p for p in ctx.command.params}
         keys = {param: key for key, param in config.CLI_NAMES.items()}
         defaults = {}
-        for name, value in cfg.cli_defaults().items():
+        for name, setting in cfg.cli_defaults().items():
             kind = params[name].type if name in params else None
-            if isinstance(kind, click.Choice) and value not in kind.choices:
+            if isinstance(kind, click.Choice) and setting not in kind.choices:
                 if name == "fmt":
                     continue  # annotate's --format is text|jsonl: a report format is not for it
-                raise config.ConfigError([f"{cfg.where(keys[name])}: {value!r} is not accepted by "
-                                          f"'{ctx.command_path}' (one of: {', '.join(map(str, kind.choices))})"])
+                raise config.ConfigError([(f"{cfg.where(keys[name])}: {setting!r} is not accepted by "
+                                          f"'{ctx.command_path}' (one of: {', '.join(map(str, kind.choices))})")])
             if kind is not None:
-                defaults[name] = value
+                defaults[name] = setting
         ctx.default_map = {**defaults, **(ctx.default_map or {})}
 
 
@@ -436,7 +437,7 @@ def policies_list(policy_dirs: tuple[str, ...], no_default_pack: bool) -> None:
     policyset = _load(policy_dirs, no_default_pack)
     for p in policyset.policies:
         targets = ",".join(p.applies_to)
-        click.echo(f"{p.id:<48} {p.kind:<9} {str(p.severity):<10} w={p.weight:g} [{targets}]  {p.title}")
+        click.echo(f"{p.id:<48} {p.kind:<9} {p.severity!s:<10} w={p.weight:g} [{targets}]  {p.title}")
 
 
 @policies.command("show")
@@ -495,9 +496,8 @@ def _packs_holding(files: Iterable[str]) -> tuple[str, ...]:
 @click.pass_context
 def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> None:
     """Run every policy's pass/fail examples and every signal's match/no-match examples."""
-    from servicecheck.testing import run_pack_examples
-
     from servicecheck.policy.loader import find_packs
+    from servicecheck.testing import run_pack_examples
 
     policyset = _load(dirs, no_default_pack=False)
     names = None
@@ -523,9 +523,9 @@ def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> N
 @click.argument("which", type=click.Choice(["policy", "signal", "pack", "lexicon", "config"]), default="policy")
 def policies_schema(which: str) -> None:
     """Print the JSON Schema of a pack file, or of the project config (for editors)."""
-    from servicecheck.policy.schema import published
+    from servicecheck.api import published_schema
 
-    click.echo(json.dumps(published(which), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(published_schema(which), indent=2, ensure_ascii=False))
 
 
 @main.command()

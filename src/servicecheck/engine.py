@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from durable import engine as _durable
 
@@ -68,8 +69,8 @@ class _Recorder:
 _recorders: dict[str, _Recorder] = {}
 
 
-def _make_action(recorder: _Recorder, rule_name: str, action: Action):  # noqa: ANN202 - durable's callback
-    def run(c):  # noqa: ANN001 - a durable Closure; exactly one positional argument, or it turns async
+def _make_action(recorder: _Recorder, rule_name: str, action: Action) -> Callable[[Any], None]:
+    def run(c: Any) -> None:  # a durable Closure; exactly one positional argument, or it turns async
         if rule_name == DONE_RULE:
             return
         try:
@@ -90,7 +91,7 @@ def _make_action(recorder: _Recorder, rule_name: str, action: Action):  # noqa: 
                         pass
                 elif op[0] == "retract":
                     c.retract_fact(dict(facts[op[1]]))
-        except BaseException as exc:  # the engine would swallow it: record, re-raise after the assert
+        except BaseException as exc:  # noqa: BLE001 - the engine would swallow it: record, re-raise after the assert
             recorder.errors.append(exc)
 
     return run
@@ -162,7 +163,7 @@ class _Part:
                     pass
                 if rec.errors:
                     break
-        except Exception as exc:  # the engine refused a fact (size, type): report it, still clean up
+        except Exception as exc:  # noqa: BLE001 - the engine refused a fact (size, type): report it, still clean up
             failure = exc
         try:
             if not ended:

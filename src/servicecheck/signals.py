@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from servicecheck.text.normalize import CLAUSE_END, OPAQUE, Normalized, is_word, normalize
 from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compile_pattern
@@ -105,7 +105,7 @@ class Example(str):
 
     lang: str | None
 
-    def __new__(cls, text: str, lang: str | None = None) -> Example:
+    def __new__(cls, text: str, lang: str | None = None) -> Self:
         """Make an example; ``lang`` is ``fr``, ``en`` or ``None``."""
         self = super().__new__(cls, text)
         self.lang = lang

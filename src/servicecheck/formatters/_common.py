@@ -18,7 +18,6 @@ TOOL_NAME = "servicecheck"
 TOOL_VERSION = __version__
 JSON_REPORT_VERSION = "1"
 
-STATUSES = ("pass", "fail", "n/a")
 SEVERITIES = ("error", "warning", "suggestion")
 # The fields of Report.policies entries that formatters publish, in output order.
 POLICY_FIELDS = ("id", "title", "severity", "weight", "critical", "kind", "applies_to", "rationale", "message", "link")
@@ -141,7 +140,7 @@ def fingerprints(result: Result, findings: Iterable[Finding]) -> list[str]:
     for f in findings:
         owner = unit_name(result, f) or result.conversation.id
         evidence = normalise_evidence(f.evidence.text) if f.evidence else ""
-        key = "\0".join((f.policy, result.conversation.source.path, owner, evidence))
+        key = f"{f.policy}\0{result.conversation.source.path}\0{owner}\0{evidence}"
         rank = seen[key]
         seen[key] += 1
         out.append(hashlib.sha256(f"{key}\0{rank}".encode()).hexdigest()[:32])

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Conversation, InputProblem
-from .common import Draft, ReadContext, ReadError, RawTurn, finish, language_tag
+from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag
 from .jsonsource import JsonSource, type_name
 
 _KNOWN = {"id", "language", "channel", "metadata", "turns"}

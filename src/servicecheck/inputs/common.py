@@ -144,7 +144,8 @@ def assign_unlabelled_roles(ctx: ReadContext, draft: Draft, labels_from: str = "
         if labels and wanted not in {normalise_name(label) for label in labels}:
             present = ", ".join(sorted(set(labels)))
             raise ReadError(f"agent speaker {ctx.agent_speaker!r} does not occur (speakers: {present})", draft.line)
-        agent, how = next(label for label in labels if normalise_name(label) == wanted), "agent_speaker"
+        agent: str | None = next(label for label in labels if normalise_name(label) == wanted)
+        how = "agent_speaker"
     else:
         agent, how = guess_agent((t.speaker, t.text) for t in draft.turns)
     for raw in draft.turns:

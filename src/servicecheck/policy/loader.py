@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from servicecheck.errors import PolicyError
 from servicecheck.model import Severity

@@ -27,13 +27,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from servicecheck.rule_types.base import (
+    SIGNAL_NAME_SCHEMA,
+    SPEAKER_SCHEMA,
     Action,
     CompiledRule,
     Event,
     FindingMaker,
     Outcome,
-    SPEAKER_SCHEMA,
-    SIGNAL_NAME_SCHEMA,
     clause_schema,
     signal_names,
     turn_condition,

@@ -174,3 +174,13 @@ def test_lint_of_an_empty_folder_exits_3(tmp_path: Path) -> None:
     result = run("lint", str(tmp_path))
     assert result.exit_code == 3
     assert "a directory with nothing to read in it" in result.stderr
+
+
+def test_annotate_walks_folders_alike_and_names_what_it_skips(mixed: Path) -> None:
+    (mixed / "server.log").write_text(APP_LOG, encoding="utf-8")
+    result = run("annotate", str(mixed), "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 4
+    assert result.stderr.splitlines() == [
+        f"servicecheck: skipped {mixed / 'server.log'}: a .log file whose content is no transcript format "
+        "servicecheck reads"]

@@ -113,12 +113,13 @@ def annotate(
     input_format: str | None = None,
     speakers: Mapping[str, str] | None = None,
     auditor: Auditor | None = None,
+    on_skip: SkipHandler | None = None,
 ) -> Iterator[tuple[Conversation, list[dict[str, Any]]] | InputProblem]:
-    """The signals found in every turn, with the hits that found them."""
+    """The signals found in every turn, with the hits that found them; ``on_skip`` as for :func:`expand_paths`."""
     from servicecheck.inputs import read_transcripts
 
     auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, "transcript"):
+    for path in expand_paths(paths, "transcript", on_skip):
         for item in read_transcripts(path, input_format=input_format, speakers=speakers):
             if isinstance(item, InputProblem):
                 yield item

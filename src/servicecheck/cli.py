@@ -136,14 +136,17 @@ def _load(policy_dirs: Iterable[str], no_default_pack: bool) -> Any:
     return cfg.apply(policyset) if cfg is not None else policyset
 
 
+def _skipped(path: str, why: str) -> None:
+    click.echo(f"servicecheck: skipped {path}: {why}", err=True)
+
+
 def _files(paths: Iterable[str], what: str, label: str) -> Iterator[str]:
     """The input files (each file a folder walk skips named on stderr), counted by a progress line on a terminal."""
     from servicecheck import api, progress
 
     meta = click.get_current_context().meta
     quiet = bool(meta.get("servicecheck.quiet"))
-    files = list(api.expand_paths(paths, what, None if quiet else lambda path, why: click.echo(
-        f"servicecheck: skipped {path}: {why}", err=True)))
+    files = list(api.expand_paths(paths, what, None if quiet else _skipped))
     bar = progress.Progress(sys.stderr, len(files), label, progress.wanted(sys.stderr, quiet=quiet))
     meta["servicecheck.progress"] = bar
     return bar.over_files(files)
@@ -395,7 +398,7 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
     errors = 0
     cfg = _config()
     for item in api.annotate(paths, policyset, input_format=input_format, auditor=auditor,
-                             speakers=cfg.speakers if cfg else None):
+                             speakers=cfg.speakers if cfg else None, on_skip=_skipped):
         if isinstance(item, InputProblem):
             errors += 1
             click.echo(f"servicecheck: {item}", err=True)

@@ -46,13 +46,6 @@ def test_a_mixed_folder_is_read_whole_whatever_the_extensions_case(mixed: Path) 
     assert result.stderr == ""
 
 
-def test_the_mixed_folder_gives_the_same_results_on_two_processes(mixed: Path) -> None:
-    one = run("audit", str(mixed), "--format", "json", "--fail-on", "never")
-    two = run("audit", str(mixed), "--format", "json", "--fail-on", "never", "--jobs", "2")
-    assert two.exit_code == 0, two.stderr
-    assert sources(two) == sources(one)
-
-
 def test_each_skipped_file_is_named_on_stderr_with_its_reason(mixed: Path) -> None:
     (mixed / "server.log").write_text(APP_LOG, encoding="utf-8")
     (mixed / "README.md").write_text("# Exports\nNightly exports of the chat platform.\n", encoding="utf-8")
@@ -184,3 +177,16 @@ def test_annotate_walks_folders_alike_and_names_what_it_skips(mixed: Path) -> No
     assert result.stderr.splitlines() == [
         f"servicecheck: skipped {mixed / 'server.log'}: a .log file whose content is no transcript format "
         "servicecheck reads"]
+
+
+def test_jsonl_on_stdin_reads_like_the_same_file_line_by_line(tmp_path: Path) -> None:
+    content = NDJSON.replace("\n", "\r\n", 1) + "\n   \n" + '{"id": "bad", "turns": [\n' + NDJSON.splitlines()[0] + "\n"
+    export = tmp_path / "calls.jsonl"
+    export.write_text(content, encoding="utf-8")
+    named = run("audit", str(export), "--format", "json", "--fail-on", "never")
+    piped = run("audit", "-", "--format", "json", "--fail-on", "never", input=content.encode("utf-8"))
+    assert named.exit_code == piped.exit_code == 3
+    a, b = json.loads(named.stdout), json.loads(piped.stdout)
+    assert [c["id"] for c in a["conversations"]] == [c["id"] for c in b["conversations"]] == ["b1", "b2", "b1"]
+    assert [(e["line"], e["column"], e["message"]) for e in a["errors"]] == [
+        (e["line"], e["column"], e["message"]) for e in b["errors"]]

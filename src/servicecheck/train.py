@@ -104,7 +104,7 @@ def labelled_turns(
     auditor = api.Auditor(policyset, language)
     out: list[TurnExample] = []
     problems: list[InputProblem] = []
-    for path in api.expand_paths(paths, api.TRANSCRIPT_SUFFIXES):
+    for path in api.expand_paths(paths, "transcript"):
         for conv in read_transcripts(path, input_format=input_format):
             if isinstance(conv, InputProblem):
                 problems.append(conv)

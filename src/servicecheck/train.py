@@ -259,6 +259,7 @@ def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], exampl
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             path.write_text(set_model_block(text, chosen.get(rep.signal, {})), encoding="utf-8")
+    (output / "models").mkdir(parents=True, exist_ok=True)
     for extra in (base / "models").glob("*") if (base / "models").is_dir() else ():
         if extra.suffix not in (".json", ".gz"):  # README, licences
             shutil.copy2(extra, output / "models" / extra.name)

@@ -80,19 +80,43 @@ def main() -> None:
         def run(path: Path) -> Evaluation:
             return evaluate([str(path)], str(path.with_name(path.name.replace(".jsonl", ".labels.jsonl"))), policyset)
 
+        def real_only(path: Path) -> tuple[Path, Path]:
+            """The split without the conversations whose agent turns were written for the corpus, and those."""
+            import json
+
+            labels = path.with_name(path.name.replace(".jsonl", ".labels.jsonl"))
+            convs = [x for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+            labs = [x for x in labels.read_text(encoding="utf-8").splitlines() if x.strip()]
+            out = []
+            for name, keep in (("real", False), ("written", True)):
+                target = path.with_name(f"{path.stem}.{name}.jsonl")
+                rows = [(c, lab) for c, lab in zip(convs, labs) if ("written" in json.loads(c).get("source", "")) == keep]
+                target.write_text("".join(c + "\n" for c, _ in rows), encoding="utf-8")
+                target.with_name(target.name.replace(".jsonl", ".labels.jsonl")).write_text(
+                    "".join(lab + "\n" for _, lab in rows), encoding="utf-8")
+                out.append(target)
+            return out[0], out[1]
+
         if a.split:
             for lang in ("en", "fr"):
                 print(f"== {lang}-{a.split}")
                 print(render_text(run(tmp / f"{lang}-{a.split}.jsonl"), a.show))
             return
         parts = []
-        if a.blind:
-            parts.append("## Real text: the blind test split (scored once per release)\n")
+        splits = [("test", "Real text: the blind test split (scored once per release)")] if a.blind else []
+        splits.append(("dev", "Real text: the dev split (lexicons tuned on it: optimistic)"))
+        written = []
+        for split, heading in splits:
+            parts.append(f"## {heading}\n")
             for lang in ("en", "fr"):
-                parts.append(table(f"{lang}: corpus test split", run(tmp / f"{lang}-test.jsonl")))
-        parts.append("## Real text: the dev split (lexicons tuned on it: optimistic)\n")
-        for lang in ("en", "fr"):
-            parts.append(table(f"{lang}: corpus dev split", run(tmp / f"{lang}-dev.jsonl")))
+                real, wrote = real_only(tmp / f"{lang}-{split}.jsonl")
+                parts.append(table(f"{lang}: corpus {split} split, real conversations", run(real)))
+                if wrote.stat().st_size:
+                    written.append(table(f"{lang}: corpus {split} split, real customer turns with written agent "
+                                         "replies (agent tags on written text)", run(wrote)))
+        if written:
+            parts.append("## Written agent replies (not real text: for reference only)\n")
+            parts += written
         if YARDSTICK.is_file():
             parts.append("## Real text: the project's yardstick (`../shared/devset/real_twitter_en.jsonl`)\n")
             parts.append(table("en: 80 real Twitter threads, never tuned on", run(YARDSTICK)))

@@ -15,7 +15,6 @@ import yaml
 from servicecheck.signals import SignalMatcher, load_lexicon, load_signal_mapping
 
 PACK = Path(__file__).resolve().parents[1] / "policies" / "service-standards"
-SPEAKER = {"customer": "customer", "agent": "agent"}
 
 Y, N = True, False
 CASES: list[tuple[str, str, str, bool]] = [
@@ -49,6 +48,12 @@ CASES: list[tuple[str, str, str, bool]] = [
     ("deflection", "fr",
      "Je transmets votre dossier au service technique et je vous rappelle demain avant midi.", N),
     ("deflection", "fr", "C'est le transporteur qui a perdu le colis : je suis le dossier et je vous tiens informé.", N),
+    ("deflection", "fr", "Je vous rappelle que vous devez contacter votre banque.", Y),
+    ("deflection", "fr", "J'ouvre une enquête auprès du transporteur et je vous tiens informé.", N),
+    ("deflection", "en", "If you're still running into trouble after these steps, you can chat with us here: https://example.com/chat", N),
+    ("deflection", "en", "Our chat agents can also assist you here: https://example.com/chat", Y),
+    ("solve", "fr", "Je vous rappelle que vous devez contacter votre banque.", N),
+    ("solve", "fr", "Je vous rappelle demain avant midi.", Y),
     # ---------------------------------------------------------------- solve: next steps, actions in progress
     ("solve", "en", "Please send us a private message with your order number.", Y),
     ("solve", "en", "Send us a DM with your order number and we'll check.", Y),

@@ -10,7 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from servicecheck.policy.loader import default_pack_root
-from servicecheck.policy.schema import published
+from servicecheck.api import published_schema as published
 
 ROOT = Path(__file__).resolve().parents[1]
 

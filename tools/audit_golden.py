@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 STAMP = GOLDEN / "audit_golden.json"
-REFERENCE = "abfa7e3"  # main at the last merge into issue11, without the speed work (earlier: 38df295, bc6ecc5)
+REFERENCE = "47a4df0"  # main at the last merge into issue11, without the speed work (earlier: 38df295, bc6ecc5, abfa7e3)
 DEVSET = ROOT.parent / "shared" / "devset"
 
 # name -> input files (copied under their bare names; the report holds those paths)

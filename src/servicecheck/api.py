@@ -3,299 +3,61 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from servicecheck import i18n, langid
-from servicecheck.compiler import CompiledRuleset, compile_policies
-from servicecheck.engine import Session
-from servicecheck.errors import EngineError, ExitCode
-from servicecheck.facts import conversation_facts
+from servicecheck import i18n
+from servicecheck.auditor import MAX_TURNS, Auditor, audit_file, contexts_of, lint_file, score_of
+from servicecheck.compiler import compile_policies
+from servicecheck.errors import ExitCode
 from servicecheck.model import (
     INTERNAL_METADATA,
     Conversation,
     Finding,
     GroupRollup,
     InputProblem,
-    Location,
-    PolicyStatus,
     Report,
     Result,
     Severity,
-    Span,
     Turn,
 )
-from servicecheck.policy.loader import Policy, PolicySet, load_policies
-from servicecheck.rule_types import REGISTRY
-from servicecheck.suppress import is_suppressed
+from servicecheck.policy.loader import PolicySet, load_policies
 
-__all__ = ["Auditor", "load_policies", "audit", "lint", "lint_text", "annotate", "exit_code", "policy_summaries",
-           "finding_turn"]
+if TYPE_CHECKING:
+    from servicecheck.inputs.walk import SkipHandler
 
-
-class _SafeFormat(dict):  # type: ignore[type-arg]
-    """``str.format_map`` context that leaves unknown placeholders visible instead of failing."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+__all__ = [
+    "MAX_TURNS", "Auditor", "annotate", "audit", "check_runnable", "collect", "contexts_of", "exit_code", "finding_turn",
+    "lint", "lint_text", "load_policies", "policy_summaries", "published_schema", "rollup", "score_of",
+]
 
 
-class _Attr(dict):  # type: ignore[type-arg]
-    """A dict whose keys read as attributes too, for ``{trigger.turn}`` in messages."""
+def published_schema(which: str) -> dict[str, Any]:
+    """The JSON Schema of a pack file (``policy``, ``signal``, ``pack``, ``lexicon``) or of the project ``config``."""
+    from servicecheck.config import config_schema
+    from servicecheck.policy.schema import published
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            return "{" + name + "}"
-
-    def __format__(self, spec: str) -> str:
-        return str(dict(self))
+    return config_schema() if which == "config" else published(which)
 
 
-def contexts_of(conversation: Conversation) -> list[tuple[str, ...]]:
-    """Each turn's place in the conversation, as the learned detectors read it."""
-    from servicecheck.detect.linear import turn_contexts
-
-    return turn_contexts([t.speaker for t in conversation.turns], [t.text for t in conversation.turns])
-
-
-@dataclass
-class Auditor:
-    """Audits conversations with one compiled PolicySet (reuse it: compilation is done once)."""
-
-    policyset: PolicySet
-    language: str | None = None  # force "fr"/"en"; None or "auto" = the input's, else detected
-    _rulesets: dict[str, CompiledRuleset] = field(init=False, repr=False)
-    _sessions: dict[str, Session] = field(init=False, repr=False, default_factory=dict)
-
-    def __post_init__(self) -> None:
-        from servicecheck.policy.cache import signal_matcher
-
-        self._rulesets = compile_policies(self.policyset)
-        # Compiling every lexicon pattern is most of a short run: the matcher is cached by content.
-        self.matcher = signal_matcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
-        self._used = self.policyset.signals_used()
-
-    def warm(self) -> None:
-        """Build now what the first conversations would build: the prefilters and the models of every language.
-
-        ``--jobs`` calls it before forking its workers, so that they inherit them built.
-        """
-        self.matcher.warm()
-
-    # ------------------------------------------------------------ helpers
-    def language_of(self, conversation: Conversation) -> str | None:
-        """The language the conversation is matched in."""
-        if self.language and self.language != "auto":
-            return self.language
-        if conversation.language in ("fr", "en"):
-            return conversation.language
-        return langid.detect(" ".join(t.text for t in conversation.turns[:20]))
-
-    def hits(self, conversation: Conversation, language: str | None, only: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """The signals of every turn: one ``{signal: Hit}`` per turn."""
-        wanted = set(only) if only is not None else None
-        return [
-            self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted, context=ctx)
-            for t, ctx in zip(conversation.turns, contexts_of(conversation))
-        ]
-
-    def _session(self, target: str) -> Session:
-        if target not in self._sessions:
-            self._sessions[target] = Session(self._rulesets[target])
-        return self._sessions[target]
-
-    # ------------------------------------------------------------ running
-    def check(self, conversation: Conversation) -> Result:
-        """Audit one conversation (or lint one document unit) and score it."""
-        target = conversation.kind if conversation.kind in self._rulesets else "transcript"
-        ruleset = self._rulesets[target]
-        language = self.language_of(conversation)
-        conversation = replace(conversation, language=language)
-        hits = self.hits(conversation, language, self._used)
-        events = self._session(target).run(conversation_facts(conversation, [list(h) for h in hits]))
-        by_policy: dict[str, list[Any]] = {}
-        for event in events:
-            by_policy.setdefault(event.policy, []).append(event)
-
-        maker = _FindingMaker(self, hits, language)
-        findings: list[Finding] = []
-        statuses: list[PolicyStatus] = []
-        suppressions = conversation.metadata.get("suppress", []) if conversation.kind != "transcript" else []
-        for policy in ruleset.policies:
-            out = REGISTRY[policy.kind].outcome(policy, by_policy.get(policy.id, []), conversation, maker)
-            kept = [f for f in out.findings if not is_suppressed(f, policy, suppressions)]
-            status = out.status
-            if status == "fail" and not kept:
-                status = "pass"  # every finding was suppressed
-            findings.extend(kept)
-            statuses.append(PolicyStatus(policy.id, status, policy.weight, policy.critical, out.detail))
-        findings.sort(key=lambda f: f.sort_key)
-        score, auto_failed = score_of(statuses)
-        return Result(conversation, coaching_deltas(findings, statuses, score), tuple(statuses), score, auto_failed)
-
-    def check_or_problem(self, conversation: Conversation) -> Result | InputProblem:
-        """:meth:`check`, except that a conversation that cannot be audited becomes an InputProblem.
-
-        One bad conversation never ends the run (SPEC section 9): it is reported with its
-        place, exit code 3, and every other conversation is still audited.  Conversations
-        longer than :data:`MAX_TURNS` are refused up front, because the rules engine's
-        cost grows faster than their length.
-        """
-        src = conversation.source
-        if conversation.kind == "transcript":
-            what, unit = f"conversation {conversation.id!r}", "turns"
-        else:
-            what, unit = (f"template {conversation.name!r}" if conversation.name else "document"), "sentences"
-        if len(conversation.turns) > MAX_TURNS:
-            return InputProblem(src.path, f"{what}: {len(conversation.turns)} {unit}, more than the {MAX_TURNS} "
-                                f"servicecheck audits as one unit (split it)", src.line)
-        try:
-            return self.check(conversation)
-        except EngineError as exc:
-            why = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug met on odd input: report it, keep the others
-            why = f"internal error {type(exc).__name__}: {exc} (please report it)"
-        return InputProblem(src.path, " ".join(f"{what} could not be audited: {why}".split()), src.line)
-
-
-# Far above any real call or chat (a long chat has a few hundred turns); past it the engine
-# needs seconds to minutes per conversation, and its fact hashing starts to collide.
-MAX_TURNS = 10_000
-
-
-def score_of(statuses: Iterable[PolicyStatus]) -> tuple[float | None, bool]:
-    """100 x passed weight / applicable weight; a failed critical policy scores 0 (auto-fail)."""
-    applicable = [s for s in statuses if s.status in ("pass", "fail")]
-    if any(s.critical and s.status == "fail" for s in applicable):
-        return 0.0, True
-    total = sum(s.weight for s in applicable)
-    if not total:
-        return None, False
-    passed = sum(s.weight for s in applicable if s.status == "pass")
-    return round(100.0 * passed / total, 1), False
-
-
-def coaching_deltas(findings: list[Finding], statuses: list[PolicyStatus], score: float | None) -> tuple[Finding, ...]:
-    """Stamp ``score_if_fixed`` on every finding: the score the conversation would get without it.
-
-    The same scoring (:func:`score_of`) with that one finding gone: its policy passes
-    unless it made other findings too, so the delta is 0 for one of several findings of
-    a policy (fixing it alone changes nothing) and never negative.
-    """
-    if score is None:
-        return tuple(findings)
-    per_policy: dict[str, int] = {}
-    for f in findings:
-        per_policy[f.policy] = per_policy.get(f.policy, 0) + 1
-    fixed_score: dict[str, float | None] = {}
-    out = []
-    for f in findings:
-        if f.policy not in fixed_score:
-            if per_policy[f.policy] > 1:
-                fixed_score[f.policy] = score
-            else:
-                fixed = [replace(s, status="pass") if s.id == f.policy and s.status == "fail" else s for s in statuses]
-                fixed_score[f.policy] = score_of(fixed)[0]
-        out.append(replace(f, score_if_fixed=fixed_score[f.policy]))
-    return tuple(out)
-
-
-class _FindingMaker:
-    """Builds findings: message, evidence and file location (the runner owns positions)."""
-
-    def __init__(self, auditor: Auditor, hits: list[dict[str, Any]], language: str | None) -> None:
-        self.auditor = auditor
-        self.hits = hits
-        self.language = language
-
-    def __call__(
-        self,
-        policy: Policy,
-        conversation: Conversation,
-        turn: int | None,
-        context: dict[str, Any] | None = None,
-        *,
-        signals: Iterable[str] = (),
-        near_miss_signals: Iterable[str] = (),
-        window: tuple[int, int] | None = None,
-        related: tuple[int, ...] = (),
-        detail: dict[str, Any] | None = None,
-    ) -> Finding:
-        ctx = _SafeFormat({k: _Attr(v) if isinstance(v, dict) else v for k, v in (context or {}).items()})
-        ctx.setdefault("policy", policy.id)
-        evidence = None
-        location = conversation.source
-        speaker = None
-        near_miss = None
-        near_turn = None
-        if turn is not None and 1 <= turn <= len(conversation.turns):
-            t = conversation.turns[turn - 1]
-            speaker = t.speaker
-            hit = next((self.hits[turn - 1][s] for s in signals if s in self.hits[turn - 1]), None)
-            if hit is not None:
-                evidence = Span(t.text[hit.start:hit.end], hit.start, hit.end)
-            line, column = t.locate(hit.start if hit is not None else 0)
-            if line is not None:
-                location = Location(conversation.source.path, line, column)
-            ctx.setdefault("speaker", t.speaker)
-        ctx.setdefault("evidence", evidence.text if evidence else "")
-        if "window_turns" in ctx:  # the turns searched, worded in the conversation's language
-            first, last = ctx.pop("window_turns")
-            ctx["window"] = i18n.t(self.language, "finding.window", first=first, last=last)
-        if near_miss_signals and window:
-            near_miss, near_turn = self._near_miss(conversation, list(near_miss_signals), window)
-        return Finding(
-            policy=policy.id,
-            severity=policy.severity,
-            message=policy.message_in(self.language).format_map(ctx),
-            turn=turn if conversation.kind == "transcript" else None,
-            speaker=speaker if conversation.kind == "transcript" else None,
-            evidence=evidence,
-            location=location,
-            window=window,
-            related=related,
-            near_miss=near_miss,
-            near_miss_turn=near_turn,
-            detail=detail or {},
-            template=conversation.name,
-            suggestion=policy.suggestion_for(self.language),
-        )
-
-    def _near_miss(
-        self, conversation: Conversation, signals: list[str], window: tuple[int, int]
-    ) -> tuple[Span | None, int | None]:
-        contexts = dict(zip((t.number for t in conversation.turns), contexts_of(conversation)))
-        for t in conversation.turns[window[0] - 1 : window[1]]:
-            for s in signals:
-                misses = self.auditor.matcher.near_misses(t.text, t.speaker, self.language, conversation.kind, s,
-                                                          contexts[t.number])
-                if misses:
-                    m = misses[0]
-                    return Span(t.text[m.start:m.end], m.start, m.end), t.number
-        return None, None
+def check_runnable(policyset: PolicySet) -> None:
+    """Raise PolicyError for a policy the rules engine cannot run (``policies validate`` agrees with ``audit``)."""
+    compile_policies(policyset)
 
 
 # ---------------------------------------------------------------- entry points
 
-TRANSCRIPT_SUFFIXES = (".json", ".jsonl", ".txt", ".csv", ".vtt", ".srt")
-DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".yaml", ".yml", ".json")
+def expand_paths(paths: Iterable[str], what: str = "transcript", on_skip: SkipHandler | None = None) -> Iterator[str]:
+    """Files as given; folders walked for the files ``audit`` (``what="transcript"``) or ``lint`` (``"document"``) reads.
 
+    Every file of a folder that is not read is named to ``on_skip(path, reason)``;
+    a folder with nothing to read comes out as itself, and its reader reports it
+    (servicecheck.inputs.walk).
+    """
+    from servicecheck.inputs.walk import document_files, transcript_files
 
-def expand_paths(paths: Iterable[str], suffixes: tuple[str, ...]) -> Iterator[str]:
-    """Files as given; folders walked recursively (sorted, hidden entries skipped) for ``suffixes``."""
-    import os
-
-    for path in paths:
-        if path != "-" and os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith(".") and name.lower().endswith(suffixes):
-                        yield os.path.join(root, name)
-        else:
-            yield path
+    return (transcript_files if what == "transcript" else document_files)(paths, on_skip)
 
 
 def audit(
@@ -318,23 +80,17 @@ def audit(
     ``jobs`` > 1, ``render`` names a streaming formatter: the workers render each result
     and ``servicecheck.parallel.Rendered`` items (text, worst finding, score) come out.
     """
-    from servicecheck.inputs import read_transcripts
-
     if jobs != 1:
-        from servicecheck.parallel import audit_parallel, default_jobs
+        from servicecheck.parallel import audit_parallel, default_jobs  # lazy: multiprocessing costs start-up time
 
-        yield from audit_parallel(expand_paths(paths, TRANSCRIPT_SUFFIXES), policyset, jobs=jobs or default_jobs(),
+        yield from audit_parallel(expand_paths(paths, "transcript"), policyset, jobs=jobs or default_jobs(),
                                   language=language, input_format=input_format, speakers=speakers,
                                   agent_speaker=agent_speaker, csv_columns=csv_columns, render=render)
         return
     auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
-        for item in read_transcripts(path, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker,
-                                     csv_columns=csv_columns):
-            if isinstance(item, InputProblem):
-                yield item
-            else:
-                yield auditor.check_or_problem(item)
+    for path in expand_paths(paths, "transcript"):
+        yield from audit_file(path, auditor, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker,
+                              csv_columns=csv_columns)
 
 
 def lint(
@@ -343,22 +99,38 @@ def lint(
     render: str | None = None,
 ) -> Iterator[Result | InputProblem]:
     """Lint every document unit (named template or whole file) of every file; ``jobs``, ``render`` as for :func:`audit`."""
-    from servicecheck.inputs import read_document
-
     if jobs != 1:
         from servicecheck.parallel import default_jobs, lint_parallel
 
-        yield from lint_parallel(expand_paths(paths, DOCUMENT_SUFFIXES), policyset, jobs=jobs or default_jobs(),
+        yield from lint_parallel(expand_paths(paths, "document"), policyset, jobs=jobs or default_jobs(),
                                  language=language, render=render)
         return
     auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, DOCUMENT_SUFFIXES):
-        doc = read_document(path)
-        if isinstance(doc, InputProblem):
-            yield doc
-            continue
-        for unit in doc.units:
-            yield auditor.check_or_problem(replace(unit, language=unit.language or doc.language))
+    for path in expand_paths(paths, "document"):
+        yield from lint_file(path, auditor)
+
+
+def annotate(
+    paths: Iterable[str],
+    policyset: PolicySet,
+    *,
+    language: str | None = None,
+    input_format: str | None = None,
+    speakers: Mapping[str, str] | None = None,
+    auditor: Auditor | None = None,
+    on_skip: SkipHandler | None = None,
+) -> Iterator[tuple[Conversation, list[dict[str, Any]]] | InputProblem]:
+    """The signals found in every turn, with the hits that found them; ``on_skip`` as for :func:`expand_paths`."""
+    from servicecheck.inputs import read_transcripts
+
+    auditor = auditor or Auditor(policyset, language)
+    for path in expand_paths(paths, "transcript", on_skip):
+        for item in read_transcripts(path, input_format=input_format, speakers=speakers):
+            if isinstance(item, InputProblem):
+                yield item
+                continue
+            lang = auditor.language_of(item)
+            yield replace(item, language=lang), auditor.hits(item, lang)
 
 
 def lint_text(
@@ -396,28 +168,6 @@ def finding_turn(result: Result, finding: Finding) -> Turn | None:
         if t.text[ev.start:ev.end] == ev.text and t.locate(ev.start) == (loc.line, loc.column):
             return t
     return None
-
-
-def annotate(
-    paths: Iterable[str],
-    policyset: PolicySet,
-    *,
-    language: str | None = None,
-    input_format: str | None = None,
-    speakers: Mapping[str, str] | None = None,
-    auditor: Auditor | None = None,
-) -> Iterator[tuple[Conversation, list[dict[str, Any]]] | InputProblem]:
-    """The signals found in every turn, with the hits that found them."""
-    from servicecheck.inputs import read_transcripts
-
-    auditor = auditor or Auditor(policyset, language)
-    for path in expand_paths(paths, TRANSCRIPT_SUFFIXES):
-        for item in read_transcripts(path, input_format=input_format, speakers=speakers):
-            if isinstance(item, InputProblem):
-                yield item
-                continue
-            lang = auditor.language_of(item)
-            yield replace(item, language=lang), auditor.hits(item, lang)
 
 
 def collect(

@@ -29,9 +29,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
 
 from servicecheck.errors import UsageError
 from servicecheck.model import Finding, InputProblem, Location, PolicyStatus, Result
@@ -41,8 +41,8 @@ __all__ = [
     "Baseline",
     "apply",
     "entries_of",
-    "fingerprints_of",
     "filter_result",
+    "fingerprints_of",
     "load_baseline",
     "stable_path",
     "write_baseline",

@@ -6,9 +6,10 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any
 
 import click
 
@@ -60,15 +61,15 @@ def _config_callback(ctx: click.Context, param: click.Parameter, value: Any) -> 
         params = {p.name: p for p in ctx.command.params}
         keys = {param: key for key, param in config.CLI_NAMES.items()}
         defaults = {}
-        for name, value in cfg.cli_defaults().items():
+        for name, setting in cfg.cli_defaults().items():
             kind = params[name].type if name in params else None
-            if isinstance(kind, click.Choice) and value not in kind.choices:
+            if isinstance(kind, click.Choice) and setting not in kind.choices:
                 if name == "fmt":
                     continue  # annotate's --format is text|jsonl: a report format is not for it
-                raise config.ConfigError([f"{cfg.where(keys[name])}: {value!r} is not accepted by "
-                                          f"'{ctx.command_path}' (one of: {', '.join(map(str, kind.choices))})"])
+                raise config.ConfigError([(f"{cfg.where(keys[name])}: {setting!r} is not accepted by "
+                                          f"'{ctx.command_path}' (one of: {', '.join(map(str, kind.choices))})")])
             if kind is not None:
-                defaults[name] = value
+                defaults[name] = setting
         ctx.default_map = {**defaults, **(ctx.default_map or {})}
 
 
@@ -137,14 +138,18 @@ def _load(policy_dirs: Iterable[str], no_default_pack: bool) -> Any:
     return cfg.apply(policyset) if cfg is not None else policyset
 
 
-def _files(paths: Iterable[str], suffixes: tuple[str, ...], label: str) -> Iterator[str]:
-    """The input files, counted by a progress line on a terminal (servicecheck.progress)."""
+def _skipped(path: str, why: str) -> None:
+    click.echo(f"servicecheck: skipped {path}: {why}", err=True)
+
+
+def _files(paths: Iterable[str], what: str, label: str) -> Iterator[str]:
+    """The input files (each file a folder walk skips named on stderr), counted by a progress line on a terminal."""
     from servicecheck import api, progress
 
     meta = click.get_current_context().meta
-    files = list(api.expand_paths(paths, suffixes))
-    bar = progress.Progress(sys.stderr, len(files), label, progress.wanted(sys.stderr, quiet=bool(meta.get(
-        "servicecheck.quiet"))))
+    quiet = bool(meta.get("servicecheck.quiet"))
+    files = list(api.expand_paths(paths, what, None if quiet else _skipped))
+    bar = progress.Progress(sys.stderr, len(files), label, progress.wanted(sys.stderr, quiet=quiet))
     meta["servicecheck.progress"] = bar
     return bar.over_files(files)
 
@@ -351,7 +356,7 @@ def audit(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | No
 
     policyset = _load(policy_dirs, no_default_pack)
     cfg = _config()
-    items = api.audit(_files(paths, api.TRANSCRIPT_SUFFIXES, "auditing"), policyset,
+    items = api.audit(_files(paths, "transcript", "auditing"), policyset,
                       language=None if lang == "auto" else lang, input_format=input_format,
                       agent_speaker=agent_speaker, speakers=cfg.speakers if cfg else None,
                       csv_columns=cfg.csv_columns if cfg else None, jobs=_jobs(),
@@ -371,7 +376,7 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
     from servicecheck import api
 
     policyset = _load(policy_dirs, no_default_pack)
-    items = api.lint(_files(paths, api.DOCUMENT_SUFFIXES, "linting"), policyset,
+    items = api.lint(_files(paths, "document", "linting"), policyset,
                      language=None if lang == "auto" else lang, jobs=_jobs(),
                      render=_worker_render(fmt, output, color))
     ctx.exit(_emit(items, policyset, fmt, output, color, fail_on, min_score))
@@ -396,7 +401,7 @@ def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool
     errors = 0
     cfg = _config()
     for item in api.annotate(paths, policyset, input_format=input_format, auditor=auditor,
-                             speakers=cfg.speakers if cfg else None):
+                             speakers=cfg.speakers if cfg else None, on_skip=_skipped):
         if isinstance(item, InputProblem):
             errors += 1
             click.echo(f"servicecheck: {item}", err=True)
@@ -440,7 +445,7 @@ def policies_list(policy_dirs: tuple[str, ...], no_default_pack: bool) -> None:
     policyset = _load(policy_dirs, no_default_pack)
     for p in policyset.policies:
         targets = ",".join(p.applies_to)
-        click.echo(f"{p.id:<48} {p.kind:<9} {str(p.severity):<10} w={p.weight:g} [{targets}]  {p.title}")
+        click.echo(f"{p.id:<48} {p.kind:<9} {p.severity!s:<10} w={p.weight:g} [{targets}]  {p.title}")
 
 
 @policies.command("show")
@@ -467,7 +472,10 @@ def policies_validate(dirs: tuple[str, ...], as_files: bool) -> None:
         dirs = _packs_holding(dirs)
         if not dirs:
             return
+    from servicecheck import api
+
     policyset = _load(dirs, no_default_pack=False)  # user packs may use the default pack's signals
+    api.check_runnable(policyset)
     if not as_files:
         click.echo(f"ok: {len(policyset.policies)} policies, {len(policyset.signals)} signals in "
                    + ", ".join(p.name for p in policyset.packs))
@@ -496,9 +504,8 @@ def _packs_holding(files: Iterable[str]) -> tuple[str, ...]:
 @click.pass_context
 def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> None:
     """Run every policy's pass/fail examples and every signal's match/no-match examples."""
-    from servicecheck.testing import run_pack_examples
-
     from servicecheck.policy.loader import find_packs
+    from servicecheck.testing import run_pack_examples
 
     policyset = _load(dirs, no_default_pack=False)
     names = None
@@ -524,9 +531,9 @@ def policies_test(ctx: click.Context, dirs: tuple[str, ...], verbose: bool) -> N
 @click.argument("which", type=click.Choice(["policy", "signal", "pack", "lexicon", "config"]), default="policy")
 def policies_schema(which: str) -> None:
     """Print the JSON Schema of a pack file, or of the project config (for editors)."""
-    from servicecheck.policy.schema import published
+    from servicecheck.api import published_schema
 
-    click.echo(json.dumps(published(which), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(published_schema(which), indent=2, ensure_ascii=False))
 
 
 @main.command()

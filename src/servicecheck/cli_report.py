@@ -7,7 +7,8 @@ them to ``api.collect`` and to the output.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 

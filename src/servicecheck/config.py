@@ -34,17 +34,16 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any
 
 from servicecheck.errors import UsageError
 from servicecheck.model import ROLES, Severity
+from servicecheck.policy.loader import Policy, PolicySet, validate
 from servicecheck.yamlsource import Located, Mark, YamlError
 from servicecheck.yamlsource import load as load_yaml
-
-if TYPE_CHECKING:
-    from servicecheck.policy.loader import Policy, PolicySet
 
 __all__ = ["CLI_NAMES", "CONFIG_NAMES", "Config", "ConfigError", "config_schema", "discover", "find_config", "load_config"]
 
@@ -317,8 +316,6 @@ class Config:
         Raises:
             ConfigError: a key names an unknown or ambiguous policy, with the config line.
         """
-        from servicecheck.policy.loader import PolicySet as _PolicySet
-
         problems: list[str] = []
         every = [p for pack in policyset.packs for p in pack.policies]
         known = ", ".join(sorted({p.short_id for p in every})) or "none"
@@ -375,12 +372,10 @@ class Config:
             policies = [replace(p, **changes[p.id]) if changes[p.id] else p for p in pack.policies]
             packs.append(replace(pack, policies=policies))
         enabled = [p for pack in packs for p in pack.policies if p.enabled]
-        return _PolicySet(packs, enabled, policyset.signals, policyset.spellings, policyset.negators)
+        return PolicySet(packs, enabled, policyset.signals, policyset.spellings, policyset.negators)
 
 
 def _validate(data: Any, located: Located, file: str, prefix: tuple[str, ...]) -> list[str]:
-    from servicecheck.policy.loader import validate
-
     return validate(data, config_schema(), located, file, prefix)
 
 

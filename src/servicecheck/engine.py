@@ -15,11 +15,12 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from durable import engine as _durable
 
-from servicecheck.compiler import DONE_RULE, CompiledRuleset
+from servicecheck.compiler import DONE_RULE, CompiledRuleset, partition
 from servicecheck.errors import EngineError
 from servicecheck.relevance import TurnFilter
 from servicecheck.rule_types.base import NEVER, Action, Event
@@ -68,8 +69,8 @@ class _Recorder:
 _recorders: dict[str, _Recorder] = {}
 
 
-def _make_action(recorder: _Recorder, rule_name: str, action: Action):  # noqa: ANN202 - durable's callback
-    def run(c):  # noqa: ANN001 - a durable Closure; exactly one positional argument, or it turns async
+def _make_action(recorder: _Recorder, rule_name: str, action: Action) -> Callable[[Any], None]:
+    def run(c: Any) -> None:  # a durable Closure; exactly one positional argument, or it turns async
         if rule_name == DONE_RULE:
             return
         try:
@@ -90,14 +91,18 @@ def _make_action(recorder: _Recorder, rule_name: str, action: Action):  # noqa: 
                         pass
                 elif op[0] == "retract":
                     c.retract_fact(dict(facts[op[1]]))
-        except BaseException as exc:  # the engine would swallow it: record, re-raise after the assert
+        except BaseException as exc:  # noqa: BLE001 - the engine would swallow it: record, re-raise after the assert
             recorder.errors.append(exc)
 
     return run
 
 
 class Session:
-    """Runs one compiled ruleset over conversations, one fresh engine session each."""
+    """Runs one compiled ruleset over conversations, one fresh engine session each.
+
+    A ruleset too large for one engine ruleset runs as the parts
+    :func:`servicecheck.compiler.partition` cuts it into, each conversation through each.
+    """
 
     # Send only the turn facts some rule that can fire could use (servicecheck.relevance):
     # each fact costs the engine ~35 µs and most turns carry nothing a rule reads.
@@ -109,12 +114,32 @@ class Session:
     # instead of a new engine run. The results are the same (tests/test_audit_golden.py);
     # False runs the engine every time.
     memo = True
-    MEMO_SIZE = 4096  # distinct fact lists kept; the table is emptied when full (memory stays flat)
+    MEMO_SIZE = 4096  # distinct fact lists kept per part; the table is emptied when full (memory stays flat)
 
     def __init__(self, ruleset: CompiledRuleset) -> None:
         self.ruleset = ruleset
+        self._parts = [_Part(part, self.prune, self) for part in partition(ruleset)]
+
+    def run(self, facts: Iterable[dict[str, Any]]) -> list[Event]:
+        """Assert ``facts`` (turn facts, then optionally one ``end``) in a fresh session; return the firings.
+
+        Raises:
+            EngineError: if an action raised, or the engine refused a fact.
+        """
+        if len(self._parts) == 1:
+            return self._parts[0].run(facts)
+        facts = list(facts)
+        return [event for part in self._parts for event in part.run(facts)]
+
+
+class _Part:
+    """One engine ruleset, registered once per process, and its runs."""
+
+    def __init__(self, ruleset: CompiledRuleset, prune: bool, session: Session) -> None:
+        self.ruleset = ruleset
+        self._filter = TurnFilter(ruleset.rules, ruleset.actions) if prune else None
+        self._session = session
         self._memo: dict[tuple[Any, ...], tuple[Event, ...]] = {}
-        self._filter = TurnFilter(ruleset.rules, ruleset.actions) if self.prune else None
         with _lock:
             if ruleset.name not in _registered:
                 recorder = _Recorder()
@@ -127,14 +152,10 @@ class Session:
         self._recorder = _recorders[ruleset.name]
 
     def run(self, facts: Iterable[dict[str, Any]]) -> list[Event]:
-        """Assert ``facts`` (turn facts, then optionally one ``end``) in a fresh session; return the firings.
-
-        Raises:
-            EngineError: if an action raised, or the engine refused a fact.
-        """
+        """The firings of ``facts`` in a fresh session of this ruleset (see :meth:`Session.run`)."""
         facts = self._filter.select(list(facts)) if self._filter is not None else list(facts)
         key: tuple[Any, ...] | None = None
-        if self.memo:
+        if self._session.memo:
             try:
                 key = tuple(tuple(f.items()) for f in facts)
                 known = self._memo.get(key)
@@ -144,7 +165,7 @@ class Session:
                 return list(known)
         events = self._run(facts)
         if key is not None:
-            if len(self._memo) >= self.MEMO_SIZE:
+            if len(self._memo) >= self._session.MEMO_SIZE:
                 self._memo.clear()
             self._memo[key] = tuple(events)
         return events
@@ -167,7 +188,7 @@ class Session:
                     pass
                 if rec.errors:
                     break
-        except Exception as exc:  # the engine refused a fact (size, type): report it, still clean up
+        except Exception as exc:  # noqa: BLE001 - the engine refused a fact (size, type): report it, still clean up
             failure = exc
         try:
             if not ended:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable
+from typing import Any
 
 from servicecheck.model import ROLES, Conversation
 from servicecheck.rule_types.base import count_field, signal_field
@@ -41,15 +42,11 @@ def conversation_facts(conversation: Conversation, signals: list[Iterable[str]])
         for name in names:
             fact[signal_field(name)] = True
         facts.append(fact)
-    end: dict[str, Any] = {"type": "end", "t": n + 1, "n": n, "timed": int(timed)}
-    end.update({count_field(r): c for r, c in counts.items()})
+    closing: dict[str, Any] = {"type": "end", "t": n + 1, "n": n, "timed": int(timed)}
+    closing.update({count_field(r): c for r, c in counts.items()})
     total = sum(talk.values())
     if timed:
-        end.update({"ratio_" + r: (talk[r] / total if total else 0.0) for r in ROLES})
-    facts.append(end)
+        closing.update({"ratio_" + r: (talk[r] / total if total else 0.0) for r in ROLES})
+    facts.append(closing)
     return facts
 
-
-def signal_lists(hits: Iterable[Mapping[str, Any]]) -> list[list[str]]:
-    """The signal names of each turn's hits."""
-    return [sorted(h) for h in hits]

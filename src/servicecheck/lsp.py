@@ -37,7 +37,7 @@ import click
 
 from servicecheck import __version__
 
-__all__ = ["DEBOUNCE_S", "lsp_command", "build_server"]
+__all__ = ["DEBOUNCE_S", "build_server", "lsp_command"]
 
 DEBOUNCE_S = 0.35
 # The editor's language id -> the extension the buffer is read as when its path has none we know.

@@ -150,7 +150,6 @@ class Finding:
         return (self.turn or 0, line, self.policy)
 
 
-PolicyStatusValue = Literal["pass", "fail", "n/a"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Layout (ENGINE.md: the C engine holds the GIL, so threads gain nothing, and one
 durable ``Host`` per process is the verified set-up): a pool of ``jobs`` worker
 processes, started with ``spawn`` (no engine state is inherited), each building
-one :class:`~servicecheck.api.Auditor` from the pickled PolicySet at start-up.
+one :class:`~servicecheck.auditor.Auditor` from the pickled PolicySet at start-up.
 
 The parent splits the input into *units* and keeps at most ``jobs * INFLIGHT``
 of them submitted, yielding each unit's results as soon as it and every unit
@@ -36,7 +36,7 @@ from typing import Any
 
 from servicecheck.model import Conversation, InputProblem, Result
 
-__all__ = ["audit_parallel", "lint_parallel", "default_jobs", "Rendered", "BLOCK_LINES", "INFLIGHT"]
+__all__ = ["BLOCK_LINES", "INFLIGHT", "Rendered", "audit_parallel", "default_jobs", "lint_parallel"]
 
 BLOCK_LINES = 200  # JSONL lines per unit: large enough to hide the hand-over, small enough to stream
 BLOCK_CONVERSATIONS = 100  # conversations per unit read from standard input
@@ -62,7 +62,7 @@ class Rendered:
     cores, that work in the parent was what kept ``--jobs 2`` under 1.8 times.
     """
 
-    __slots__ = ("id", "rendered", "findings", "score")
+    __slots__ = ("findings", "id", "rendered", "score")
 
     def __init__(self, ident: str, rendered: str, findings: tuple[Any, ...], score: float | None) -> None:
         self.id = ident
@@ -114,7 +114,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init(policyset_bytes: bytes, language: str | None, read: dict[str, Any], render: str | None) -> None:
-    from servicecheck.api import Auditor
+    from servicecheck.auditor import Auditor
 
     policyset = pickle.loads(policyset_bytes)
     formatter = None
@@ -155,15 +155,14 @@ class _Unit:
 
 def _items(unit: _Unit) -> tuple[list[Item], int]:
     """Audit (or lint) one unit in a worker; return its results and the file's count after it."""
-    from servicecheck import api
+    from servicecheck.auditor import audit_file, lint_file
 
     auditor = _worker["auditor"]
-    policyset = _worker["policyset"]
     read = _worker["read"]
     if unit.kind == "file":
-        return list(api.audit([unit.path], policyset, auditor=auditor, **read)), 0
+        return list(audit_file(unit.path, auditor, **read)), 0
     if unit.kind == "doc":
-        return list(api.lint([unit.path], policyset, auditor=auditor)), 0
+        return list(lint_file(unit.path, auditor)), 0
     if unit.kind == "convs":
         return [c if isinstance(c, InputProblem) else auditor.check_or_problem(c) for c in unit.conversations], 0
     from servicecheck.inputs.stream import convert_jsonl_line
@@ -236,7 +235,7 @@ def _pool(jobs: int, policyset: Any, language: str | None, read: dict[str, Any],
     if _can_fork():
         # Fork: the workers inherit the pack compiled here once (rulesets, the signal matcher with
         # its prefilter databases and the models), instead of each unpickling and rebuilding it.
-        from servicecheck.api import Auditor
+        from servicecheck.auditor import Auditor
 
         formatter = None
         if render is not None:

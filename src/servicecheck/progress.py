@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import IO, Callable, Iterable, Iterator, Mapping, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, TypeVar
 
 T = TypeVar("T")
 

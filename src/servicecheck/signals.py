@@ -22,7 +22,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from servicecheck.detect import linear
 from servicecheck.detect.linear import ModelBank
@@ -133,7 +133,7 @@ class Example(str):
 
     lang: str | None
 
-    def __new__(cls, text: str, lang: str | None = None) -> Example:
+    def __new__(cls, text: str, lang: str | None = None) -> Self:
         """Make an example; ``lang`` is ``fr``, ``en`` or ``None``."""
         self = super().__new__(cls, text)
         self.lang = lang
@@ -189,12 +189,19 @@ def _by_language(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
     return {str(lang): tuple(str(s) for s in sources or ()) for lang, sources in (data or {}).items()}
 
 
-def model_specs(data: Mapping[str, Any], pack_dir: str) -> dict[str, ModelSpec]:
-    """The ``model`` block of a schema-valid signal mapping, with files resolved against ``pack_dir``."""
-    block = data.get("model") or {}
+def model_specs(data: Any, pack_dir: str) -> dict[str, ModelSpec]:
+    """The ``model`` block of a signal mapping, with files resolved against ``pack_dir``.
+
+    Entries that are not ``{file, threshold}`` are left out (the schema reports them).
+    """
+    block = data.get("model") if isinstance(data, Mapping) else None
+    if not isinstance(block, Mapping):
+        return {}
     return {
         str(lang): ModelSpec(os.path.join(pack_dir, str(entry["file"])), float(entry["threshold"]))
         for lang, entry in block.items()
+        if isinstance(entry, Mapping) and isinstance(entry.get("file"), str)
+        and isinstance(entry.get("threshold"), (int, float))
     }
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - typing only; pyspark is an optional dependency
     from pyspark.sql import DataFrame
 
-__all__ = ["SparkAudit", "audit_dataframe", "RESULT_SCHEMA", "FINDING_COLUMNS", "SCORECARD_COLUMNS"]
+__all__ = ["FINDING_COLUMNS", "RESULT_SCHEMA", "SCORECARD_COLUMNS", "SparkAudit", "audit_dataframe"]
 
 # One flat schema for both kinds of rows (``kind`` = finding | scorecard): one pass of
 # mapInPandas, and Arrow handles flat columns best.
@@ -96,12 +96,12 @@ def conversation_json(ident: Any, language: Any, turns: Any) -> str:
     if isinstance(turns, str):
         parsed = json.loads(turns)
         if isinstance(parsed, dict):  # the whole conversation
-            doc = parsed
-            if ident is not None and "id" not in doc:
-                doc["id"] = ident
-            if language is not None and "language" not in doc:
-                doc["language"] = language
-            return json.dumps(doc, ensure_ascii=False)
+            whole = parsed
+            if ident is not None and "id" not in whole:
+                whole["id"] = ident
+            if language is not None and "language" not in whole:
+                whole["language"] = language
+            return json.dumps(whole, ensure_ascii=False)
         turns = parsed
     rows = []
     for turn in _plain(turns) or []:

@@ -104,7 +104,7 @@ def labelled_turns(
     auditor = api.Auditor(policyset, language)
     out: list[TurnExample] = []
     problems: list[InputProblem] = []
-    for path in api.expand_paths(paths, api.TRANSCRIPT_SUFFIXES):
+    for path in api.expand_paths(paths, "transcript"):
         for conv in read_transcripts(path, input_format=input_format):
             if isinstance(conv, InputProblem):
                 problems.append(conv)
@@ -259,6 +259,7 @@ def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], exampl
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             path.write_text(set_model_block(text, chosen.get(rep.signal, {})), encoding="utf-8")
+    (output / "models").mkdir(parents=True, exist_ok=True)
     for extra in (base / "models").glob("*") if (base / "models").is_dir() else ():
         if extra.suffix not in (".json", ".gz"):  # README, licences
             shutil.copy2(extra, output / "models" / extra.name)

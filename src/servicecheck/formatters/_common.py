@@ -141,7 +141,7 @@ def fingerprints(result: Result, findings: Iterable[Finding]) -> list[str]:
     for f in findings:
         owner = unit_name(result, f) or result.conversation.id
         evidence = normalise_evidence(f.evidence.text) if f.evidence else ""
-        key = "\0".join((f.policy, result.conversation.source.path, owner, evidence))
+        key = f"{f.policy}\0{result.conversation.source.path}\0{owner}\0{evidence}"
         rank = seen[key]
         seen[key] += 1
         out.append(hashlib.sha256(f"{key}\0{rank}".encode()).hexdigest()[:32])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-
 from typing import Any
 
 from servicecheck.formatters._common import STATUSES, iter_results, metadata_text, policy_ids, scorecard

@@ -443,7 +443,7 @@ def context(report: Report) -> dict[str, Any]:
         index_rows.append(v)
         if not big or id(r) in detailed:
             conversations.append(v)
-    documents = []
+    documents: list[dict[str, Any]] = []
     for i, (path, units) in enumerate(document_groups(report), 1):
         views = []
         for j, u in enumerate(units, 1):
@@ -459,7 +459,7 @@ def context(report: Report) -> dict[str, Any]:
     scored = report.conversations or report.documents
     scores = [r.score for r in scored if r.score is not None]
     no_value = tr("text.no_value")
-    groups = []
+    groups: list[dict[str, Any]] = []
     for key, rollups in report.groups.items():
         groups.append({
             "key": key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from servicecheck.formatters._common import (
@@ -60,7 +61,7 @@ def _dumps_finite(obj: Any, *, indent: int | None = None) -> str:
 
 def _finite(obj: Any) -> Any:
     """Replace NaN and infinities (which JSON cannot carry) by None."""
-    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}

@@ -20,18 +20,17 @@ voice and chat), ``ccai`` (Google CCAI Insights), ``genesys`` (Genesys Cloud) an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, BinaryIO
+from collections.abc import Iterator, Mapping
+from typing import BinaryIO
 
 from ..errors import InputError
 from ..model import Conversation, Document, InputProblem
-from . import aws, canonical, ccai, genesys, hvb, subtitles, tabular, text
+from . import subtitles, tabular, text
 from .common import ReadContext, read_input_bytes
 from .detect import detect_format
 from .documents import document_from_text, read_document
-from .jsonpos import JSONPosError, loads
-from .jsonsource import JsonSource
-from .source import DecodeProblem, LineIndex, decode
+from .jsonread import JSON_CONVERTERS, read_json, read_jsonl
+from .source import DecodeProblem, decode
 from .speakers import DEFAULT_SPEAKERS, SpeakerMap
 from .stream import read_jsonl_stream, streamable_jsonl
 from .text import parse_text_transcript
@@ -39,94 +38,6 @@ from .text import parse_text_transcript
 FORMATS: tuple[str, ...] = ("json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb")
 
 STDIN_NAME = "<stdin>"
-
-_Converter = Callable[[ReadContext, Any, JsonSource], Iterator[Conversation | InputProblem]]
-_JSON_CONVERTERS: dict[str, _Converter] = {
-    "json": canonical.convert,
-    "aws": aws.convert,
-    "ccai": ccai.convert,
-    "genesys": genesys.convert,
-    "hvb": hvb.convert,
-}
-
-
-def _structural(value: Any) -> str | None:
-    """The JSON format a parsed value has, judged by its structure."""
-    if canonical.looks_canonical(value):
-        return "json"
-    if aws.flavour(value):
-        return "aws"
-    if ccai.looks_ccai(value):
-        return "ccai"
-    if genesys.looks_genesys(value):
-        return "genesys"
-    if hvb.looks_hvb(value):
-        return "hvb"
-    return None
-
-
-def _convert_json(
-    ctx: ReadContext, value: Any, src: JsonSource, fmt: str, at: int = 0
-) -> Iterator[Conversation | InputProblem]:
-    # ``at``: where the value starts, for values that carry no position (a bare string or number).
-    if not ctx.explicit_format:
-        found = _structural(value)
-        # Something that tries to be a canonical conversation gets the canonical reader's precise errors.
-        trying = isinstance(value, list) or (isinstance(value, dict) and ("turns" in value or "id" in value))
-        fmt = found or ("json" if trying else fmt)
-        if fmt == "json" and not found and not trying:
-            ctx.next_id()
-            line, col = src.where(value)
-            if line is None:
-                line, col = src.at(at)
-            yield ctx.problem(
-                "JSON is not a known transcript format: expected a conversation with 'turns', "
-                "or an AWS, CCAI, Genesys or HVB transcript (use --input-format to say which)",
-                line,
-                col,
-            )
-            return
-    yield from _JSON_CONVERTERS[fmt](ctx, value, src)
-
-
-def _read_json(ctx: ReadContext, content: str, fmt: str) -> Iterator[Conversation | InputProblem]:
-    index = LineIndex(content)
-    try:
-        value = loads(content)
-    except JSONPosError as err:
-        line, col = index.locate(err.pos)
-        yield ctx.problem(f"invalid JSON: {err.message}", line, col)
-        return
-    yield from _convert_json(ctx, value, JsonSource(content, index), fmt)
-
-
-def _read_jsonl(ctx: ReadContext, content: str) -> Iterator[Conversation | InputProblem]:
-    index = LineIndex(content)
-    src = JsonSource(content, index)
-    start = 0
-    number = 0
-    found = False
-    while start <= len(content):
-        end = content.find("\n", start)
-        if end == -1:
-            end = len(content)
-        number += 1
-        if content[start:end].strip():
-            found = True
-            try:
-                value = loads(content, start, end)
-            except JSONPosError as err:
-                ctx.next_id()
-                line, col = index.locate(min(err.pos, end))  # a truncated line: at its own end
-                yield ctx.problem(f"invalid JSON: {err.message}", line, col)
-            else:
-                line_text = content[start:end]
-                at = start + len(line_text) - len(line_text.lstrip())
-                yield from _convert_json(ctx, value, src, "json", at)
-        start = end + 1
-    if not found:
-        yield ctx.problem("empty file")
-
 
 def read_transcripts(
     path: str,
@@ -185,9 +96,9 @@ def read_transcripts(
         return
     try:
         if fmt == "jsonl":
-            yield from _read_jsonl(ctx, content)
-        elif fmt in _JSON_CONVERTERS:
-            yield from _read_json(ctx, content, fmt)
+            yield from read_jsonl(ctx, content)
+        elif fmt in JSON_CONVERTERS:
+            yield from read_json(ctx, content, fmt)
         elif fmt == "text":
             yield from text.read(ctx, content)
         elif fmt == "csv":
@@ -212,7 +123,7 @@ def parse_json_transcript(text: str, path: str = "<example>", speakers: Mapping[
     ctx = ReadContext(path, SpeakerMap(speakers))
     content = text.replace("\r\n", "\n").replace("\r", "\n")
     conversations: list[Conversation] = []
-    for item in _read_json(ctx, content, "json"):
+    for item in read_json(ctx, content, "json"):
         if isinstance(item, InputProblem):
             raise InputError(item.path, item.message, item.line, item.column)
         conversations.append(item)

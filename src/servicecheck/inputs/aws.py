@@ -273,7 +273,7 @@ def _from_items(src: JsonSource, results: dict[str, Any], draft: Draft) -> None:
     channels = src.get_obj(results, "channel_labels", "$.results") or {}
     if not items and isinstance(channels.get("channels"), list):
         # Channel identification: each channel holds its own items; interleave them by time.
-        merged: list[tuple[float, str, Any, Any]] = []
+        merged: list[tuple[float, str | None, Any, Any]] = []
         for ch in channels["channels"]:
             if isinstance(ch, dict) and isinstance(ch.get("items"), list):
                 label = ch.get("channel_label") if isinstance(ch.get("channel_label"), str) else "ch"
@@ -284,7 +284,7 @@ def _from_items(src: JsonSource, results: dict[str, Any], draft: Draft) -> None:
                     last = float(when) if when is not None else last + 1e-3
                     merged.append((last, label, ch["items"], j))
         merged.sort(key=lambda m: m[0])
-        sequence = [(label, container, j) for _, label, container, j in merged]
+        sequence: list[tuple[str | None, Any, int]] = [(label, container, j) for _, label, container, j in merged]
     else:
         sequence = [(None, items, j) for j in range(len(items))]
     speaker: str | None = None

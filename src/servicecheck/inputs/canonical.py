@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Conversation, InputProblem
-from .common import Draft, ReadContext, ReadError, RawTurn, finish, language_tag
+from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag
 from .jsonsource import JsonSource, type_name
 
 _KNOWN = {"id", "language", "channel", "metadata", "turns"}
@@ -33,6 +33,10 @@ def convert(ctx: ReadContext, value: Any, src: JsonSource) -> Iterator[Conversat
     if isinstance(value, dict) and "turns" not in value and isinstance(value.get("conversations"), list):
         value = value["conversations"]
     if isinstance(value, list):
+        if not value:  # said, never passed over in silence (an export that came out empty)
+            line, col = src.where(value)
+            yield ctx.problem("an empty list: no conversation in it", line, col)
+            return
         for i, item in enumerate(value):
             yield from _one(ctx, item, src, f"$[{i}]", value, i)
     else:

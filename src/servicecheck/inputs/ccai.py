@@ -113,10 +113,10 @@ def _resource(doc: dict[str, Any], src: JsonSource, conv_id: str) -> Draft:
     _agent_fields(draft, doc)
     call = src.get_obj(doc, "callMetadata", "$") or {}
     channels: dict[int, str] = {}
-    for key, role in (("agentChannel", "agent"), ("customerChannel", "customer")):
+    for key, channel_role in (("agentChannel", "agent"), ("customerChannel", "customer")):
         tag = call.get(key)
         if isinstance(tag, int) and not isinstance(tag, bool):
-            channels[tag] = role
+            channels[tag] = channel_role
     transcript = src.get_obj(doc, "transcript", "$") or {}
     segments = src.get_list(transcript, "transcriptSegments", "$.transcript")
     first: int | None = None

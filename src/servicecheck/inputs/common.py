@@ -154,7 +154,8 @@ def assign_unlabelled_roles(ctx: ReadContext, draft: Draft, labels_from: str = "
         if labels and wanted not in {normalise_name(label) for label in labels}:
             present = ", ".join(sorted(set(labels)))
             raise ReadError(f"agent speaker {ctx.agent_speaker!r} does not occur (speakers: {present})", draft.line)
-        agent, how = next(label for label in labels if normalise_name(label) == wanted), "agent_speaker"
+        agent: str | None = next(label for label in labels if normalise_name(label) == wanted)
+        how = "agent_speaker"
     else:
         agent, how = guess_agent((t.speaker, t.text) for t in draft.turns)
     for raw in draft.turns:
@@ -165,19 +166,45 @@ def assign_unlabelled_roles(ctx: ReadContext, draft: Draft, labels_from: str = "
     draft.metadata["agent_speaker"] = agent
 
 
+# The largest input read as one piece (every format but a JSONL file, which is read line by
+# line): parsing keeps positions for every value, which costs up to ~35 times the bytes for
+# files of tiny turns (a CSV row or JSON turn of two words). 8 MiB keeps any single input
+# under 400 MB (docs/performance.md, "Memory"; tests/test_memory.py measures it).
+MAX_WHOLE_BYTES = 8 * 1024 * 1024
+
+
+def too_large(what: str) -> str:
+    """The message for an input over :data:`MAX_WHOLE_BYTES`."""
+    return (f"{what} more than the {MAX_WHOLE_BYTES >> 20} MB servicecheck reads as one piece: split it, "
+            "or export JSONL (one conversation per line, read line by line whatever its size)")
+
+
 def read_input_bytes(ctx: ReadContext, path: str, stdin: BinaryIO | None) -> bytes | InputProblem:
-    """The bytes of ``path`` (``"-"``: of ``stdin``), or the problem that stopped reading them."""
+    """The bytes of ``path`` (``"-"``: of ``stdin``), or the problem that stopped reading them.
+
+    Refused without reading further: more than :data:`MAX_WHOLE_BYTES`.
+    """
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         try:
-            return stream.read()
+            data = stream.read(MAX_WHOLE_BYTES + 1)
         except OSError as err:
             return ctx.problem(f"cannot read standard input: {err.strerror or err}")
+        if len(data) > MAX_WHOLE_BYTES:
+            return ctx.problem(too_large("standard input holds"))
+        return data
     try:
         with open(path, "rb") as handle:
-            return handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_WHOLE_BYTES:
+                return ctx.problem(too_large(f"{size / (1 << 20):.1f} MB,"))
+            data = handle.read(MAX_WHOLE_BYTES + 1)  # a pipe or a growing file: its size was no bound
+            if len(data) > MAX_WHOLE_BYTES:
+                return ctx.problem(too_large("the file holds"))
+            return data
     except IsADirectoryError:
-        return ctx.problem("is a directory, not a file")
+        # inputs.walk passes on a folder in which it found nothing to read.
+        return ctx.problem("a directory with nothing to read in it (it is empty, or every file in it was skipped)")
     except FileNotFoundError:
         return ctx.problem("no such file")
     except OSError as err:

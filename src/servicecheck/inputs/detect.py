@@ -7,7 +7,8 @@ Rules, in order:
    JSON flavour sniffed from its keys (below), or ``jsonl`` when its first line is a
    complete object and the next line starts another.
 2. Otherwise the content: ``WEBVTT`` first -> ``vtt``; a cue number then a ``-->`` line
-   -> ``srt``; ``{`` or ``[`` -> a JSON flavour; a header line naming a text column and a
+   -> ``srt``; ``{`` or ``[`` -> a JSON flavour (unless the first line is a text
+   transcript's, as ``[00:00] Customer: hello`` is); a header line naming a text column and a
    speaker or role column -> ``csv``; ``Speaker: text`` lines with known speakers -> ``text``.
 
 JSON flavours by key: ``SpeechSegments``, ``Transcript`` + ``Participant…``, or
@@ -27,7 +28,7 @@ import re
 from .jsonpos import JSONPosError, loads
 from .speakers import SpeakerMap
 
-_EXTENSIONS = {
+EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".txt": "text",
@@ -82,6 +83,14 @@ def _looks_csv(first: str) -> bool:
     return has_text and has_speaker
 
 
+def _text_first_line(stripped: str) -> bool:
+    """Whether the first line is a text transcript's (``[00:00] Customer: ...``), which JSON never is."""
+    from .text import match_label
+
+    m = match_label(stripped.split("\n", 1)[0].strip())
+    return bool(m and SpeakerMap().known(m.group("name")))
+
+
 def detect_format(path: str, head: bytes) -> str | None:
     """Guess the input format of ``path`` from its extension and its first bytes.
 
@@ -94,10 +103,10 @@ def detect_format(path: str, head: bytes) -> str | None:
     """
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     ext = os.path.splitext(path)[1].lower() if path != "-" else ""
-    if ext in _EXTENSIONS:
-        return _EXTENSIONS[ext]
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
     stripped = text.lstrip()
-    if ext == ".json" or stripped.startswith(("{", "[")):
+    if ext == ".json" or (stripped.startswith(("{", "[")) and not _text_first_line(stripped)):
         if _is_jsonl(text):
             return "jsonl"
         if ext == ".json" or stripped:

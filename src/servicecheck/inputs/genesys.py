@@ -72,7 +72,7 @@ def _participants(draft: Draft, doc: dict[str, Any]) -> None:
     if isinstance(start, int) and not isinstance(start, bool) and 0 < start < 10**14:
         import datetime
 
-        put_metadata(draft, "date", datetime.datetime.fromtimestamp(start / 1000, datetime.timezone.utc).date().isoformat())
+        put_metadata(draft, "date", datetime.datetime.fromtimestamp(start / 1000, datetime.UTC).date().isoformat())
 
 
 def _draft(doc: dict[str, Any], src: JsonSource, path: str, conv_id: str) -> Draft:

@@ -85,7 +85,7 @@ def loads(text: str, start: int = 0, end: int | None = None, *, max_depth: int =
 
 def _string(text: str, idx: int, stop: int) -> tuple[str, int]:
     try:
-        value, end = json.decoder.scanstring(text, idx + 1, True)
+        value, end = json.decoder.scanstring(text, idx + 1, True)  # type: ignore[attr-defined]
     except json.JSONDecodeError as err:
         # The stdlib says "Unterminated string starting at" and then gives the place; ours
         # is in the location prefix, so the message must not end on a dangling "at".
@@ -193,7 +193,7 @@ def string_origin(text: str, quote: int, index: LineIndex, base: int = 0) -> tup
     """
     line, col = index.locate(base + quote + 1)
     try:
-        _value, end = json.decoder.scanstring(text, quote + 1, True)
+        _value, end = json.decoder.scanstring(text, quote + 1, True)  # type: ignore[attr-defined]
     except json.JSONDecodeError:
         return ((0, line, col),)
     raw_start = quote + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +56,8 @@ class JsonSource:
 
     def origin(self, container: Any, key: str | int) -> tuple[tuple[int, int, int], ...]:
         """``Turn.origin`` for the string ``container[key]``."""
-        if isinstance(container, JObject) and isinstance(key, str) and key in container.value_pos:
-            pos = container.value_pos[key]
-        elif isinstance(container, JArray) and isinstance(key, int):
+        by_key = isinstance(container, JObject) and isinstance(key, str) and key in container.value_pos
+        if by_key or (isinstance(container, JArray) and isinstance(key, int)):
             pos = container.value_pos[key]
         else:
             line, col = self.where(container)
@@ -95,12 +95,13 @@ class JsonSource:
         if not isinstance(obj, dict) or key not in obj or obj[key] is None:
             return None
         value = obj[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not math.isfinite(value))):
             # 1e400 parses to infinity: "expected a number, got number" would read as a contradiction.
             why = "expected a finite number, got infinity or NaN" if isinstance(value, float) else (
                 f"expected a number, got {type_name(value)}")
             raise self.fail(f"{path}.{key}: {why}", obj, key)
-        return int(round(value))
+        return round(value)
 
     def get_list(self, obj: Any, key: str, path: str, *, required: bool = False) -> list[Any]:
         """``obj[key]`` as a list (empty when absent and not required)."""

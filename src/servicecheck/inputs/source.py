@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # How much of the start of a file is inspected for binary content.
 _SNIFF = 8192
@@ -91,11 +92,6 @@ class LineIndex:
     def line_start(self, line: int) -> int:
         """Return the offset where 1-based ``line`` starts."""
         return self._starts[line - self._first]
-
-    @property
-    def line_count(self) -> int:
-        """How many lines the text has (a final line without ``\\n`` counts)."""
-        return len(self._starts)
 
 
 @dataclass
@@ -202,8 +198,8 @@ def iso_to_epoch_ms(value: str) -> int | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(round(moment.timestamp() * 1000))
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
 
 
 def seconds_to_ms(value: object) -> int | None:
@@ -220,6 +216,6 @@ def seconds_to_ms(value: object) -> int | None:
             return None
     else:
         return None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         return None
-    return int(round(number * 1000))
+    return round(number * 1000)

@@ -4,7 +4,7 @@ A contact centre's export can be gigabytes of JSONL. Reading it whole holds the 
 the decoded text (two to four bytes a character once one curly apostrophe appears)
 and a copy per line-end fix: about ten times the file. Streaming keeps memory flat.
 
-Parity with the whole-file reader (``inputs._read_jsonl``) is kept by construction:
+Parity with the whole-file reader (``inputs.jsonread.read_jsonl``) is kept by construction:
 
 * a file is streamed only when the whole-file decoder would read it as UTF-8
   (with or without BOM) and accept it (no NUL, not binary-looking, not blank);
@@ -22,19 +22,22 @@ from __future__ import annotations
 import codecs
 from collections import deque
 from collections.abc import Iterator
+from typing import TextIO
 
 from ..model import Conversation, InputProblem
-from .common import ReadContext
+from .common import MAX_WHOLE_BYTES, ReadContext, too_large
 from .detect import detect_format
 from .jsonpos import JSONPosError, loads
+from .jsonread import convert_json
 from .jsonsource import JsonSource
 from .source import _CONTROL, _SNIFF, LineIndex
 
 _HEAD = 65536  # bytes given to format detection, as the whole-file reader does
 _CHUNK = 1 << 18  # bytes per read of the pre-scan (bounded memory)
 _JSON_SPACE = " \t\n\r"
+TOO_LONG = -1  # the ``stop`` of a line over MAX_WHOLE_BYTES characters (its text is not kept)
 
-__all__ = ["streamable_jsonl", "jsonl_lines", "convert_jsonl_line", "read_jsonl_stream"]
+__all__ = ["convert_jsonl_line", "jsonl_lines", "read_jsonl_stream", "streamable_jsonl"]
 
 
 def streamable_jsonl(path: str, input_format: str | None) -> str | None:
@@ -88,10 +91,11 @@ def jsonl_lines(path: str, codec: str) -> Iterator[tuple[int, str, int]]:
 
     ``text[:stop]`` is the line; the rest of ``text`` is its newline and the
     following lines up to the first that holds a non-blank JSON character (see the
-    module docstring).
+    module docstring). A line over :data:`MAX_WHOLE_BYTES` characters comes as
+    ``(number, "", TOO_LONG)``.
     """
     with open(path, encoding=codec, newline=None) as fh:  # newline=None: CRLF and CR become LF
-        lines = iter(fh)
+        lines = _bounded_lines(fh)
         ahead: deque[str] = deque()
         number = 0
         while True:
@@ -99,7 +103,10 @@ def jsonl_lines(path: str, codec: str) -> Iterator[tuple[int, str, int]]:
             if line is None:
                 return
             number += 1
-            body = line[:-1] if line.endswith("\n") else line
+            if not line:  # over the size bound: said, never held in memory
+                yield number, "", TOO_LONG
+                continue
+            body = line.removesuffix("\n")
             if not body.strip():
                 continue
             # Look ahead to the first line with a JSON non-space character (usually the next one).
@@ -110,7 +117,7 @@ def jsonl_lines(path: str, codec: str) -> Iterator[tuple[int, str, int]]:
                     if nxt is None:
                         break
                     ahead.append(nxt)
-                if ahead[k].strip(_JSON_SPACE):
+                if not ahead[k] or ahead[k].strip(_JSON_SPACE):
                     k += 1
                     break
                 k += 1
@@ -118,10 +125,30 @@ def jsonl_lines(path: str, codec: str) -> Iterator[tuple[int, str, int]]:
             yield number, text, len(body)
 
 
+def _bounded_lines(fh: TextIO) -> Iterator[str]:
+    """The lines of ``fh``, with ``""`` standing for a line over :data:`MAX_WHOLE_BYTES` characters.
+
+    An over-long line is skipped in pieces, so memory stays bounded whatever its length.
+    """
+    while True:
+        line = fh.readline(MAX_WHOLE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_WHOLE_BYTES and not line.endswith("\n"):
+            while True:
+                rest = fh.readline(_CHUNK)
+                if not rest or rest.endswith("\n"):
+                    break
+            line = ""
+        yield line
+
+
 def convert_jsonl_line(ctx: ReadContext, number: int, text: str, stop: int) -> Iterator[Conversation | InputProblem]:
     """The conversations (and problems) of one JSONL line, as :func:`jsonl_lines` gives it."""
-    from . import _convert_json  # the package's converter table; imported late (the package imports us)
-
+    if stop == TOO_LONG:
+        ctx.next_id()
+        yield ctx.problem(too_large("a line"), number)
+        return
     index = LineIndex(text, first_line=number)
     try:
         value = loads(text, 0, stop)
@@ -132,7 +159,7 @@ def convert_jsonl_line(ctx: ReadContext, number: int, text: str, stop: int) -> I
         line, col = index.locate(min(err.pos, stop))
         yield ctx.problem(f"invalid JSON: {err.message}", line, col)
         return
-    yield from _convert_json(ctx, value, JsonSource(text, index), "json")
+    yield from convert_json(ctx, value, JsonSource(text, index), "json")
 
 
 def read_jsonl_stream(ctx: ReadContext, path: str, codec: str) -> Iterator[Conversation | InputProblem]:

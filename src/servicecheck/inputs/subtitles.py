@@ -83,7 +83,7 @@ def _vtt_lines(text: str) -> list[Line]:
         start, end = _timing(number, raw, "WebVTT")
         for number, raw in block[timing_at + 1 :]:
             voices = list(_VOICE.finditer(raw))
-            bounds = [(None, 0, voices[0].start() if voices else len(raw))]
+            bounds: list[tuple[str | None, int, int]] = [(None, 0, voices[0].start() if voices else len(raw))]
             bounds += [(m.group("name"), m.end(), voices[i + 1].start() if i + 1 < len(voices) else len(raw)) for i, m in enumerate(voices)]
             for speaker, a, b in bounds:
                 cleaned, column = _clean(raw[a:b].replace("</v>", ""), a + 1)

@@ -29,6 +29,7 @@ wrongly); the other conversations are still read.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -156,9 +157,9 @@ def _number_ms(value: str) -> int | None:
             raise ValueError(text)
         return ms
     number = float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
-    if number != number or abs(number) == float("inf"):
+    if not math.isfinite(number):
         raise ValueError(text)
-    return int(round(number))
+    return round(number)
 
 
 def read(ctx: ReadContext, text: str) -> Iterator[Conversation | InputProblem]:

@@ -28,12 +28,17 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from servicecheck import __version__
 
-__all__ = ["cache_dir", "cache_key", "cached_bytes", "load_policies_cached", "signal_matcher", "KEEP"]
+if TYPE_CHECKING:
+    from servicecheck.policy.loader import PolicySet
+    from servicecheck.signals import SignalMatcher
+
+__all__ = ["KEEP", "cache_dir", "cache_key", "cached_bytes", "load_policies_cached", "signal_matcher"]
 
 KEEP = 16  # cache entries kept; older ones are pruned when a new one is written
 _PREFIX = "policyset-"
@@ -110,7 +115,7 @@ def _read(path: Path, key: str) -> object | None:
             stored_key, value = pickle.load(fh)
     except FileNotFoundError:
         return None
-    except Exception:  # a truncated or foreign file: ignore it, it is rewritten below
+    except Exception:  # noqa: BLE001 - a truncated or foreign file: ignore it, it is rewritten below
         return None
     return value if stored_key == key else None
 
@@ -166,7 +171,7 @@ class _Pickler(pickle.Pickler):
             try:
                 reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
                 cls, state = reduced[1][0], reduced[2]
-            except Exception:
+            except Exception:  # noqa: BLE001 - an object that does not reduce: pickle it the usual way
                 return NotImplemented
             if cls is self.regex_type and hasattr(cls, "__setstate__"):
                 return (_LazyRegex, (cls, state))
@@ -187,7 +192,7 @@ def _write(folder: Path, path: Path, key: str, value: object, prefix: str = _PRE
         entries = sorted(folder.glob(prefix + "*" + _SUFFIX), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)
-    except Exception:  # a read-only home, a full disk, a pickling problem: run without the cache
+    except Exception:  # noqa: BLE001 - a read-only home, a full disk, a pickling problem: run without the cache
         return
 
 
@@ -195,7 +200,7 @@ def load_policies_cached(
     directories: Iterable[str | os.PathLike[str]] = (),
     *,
     include_default: bool = True,
-):  # noqa: ANN201 - returns a PolicySet; imported lazily to keep start-up short
+) -> PolicySet:
     """:func:`~servicecheck.policy.loader.load_policies`, served from the cache when the packs are unchanged.
 
     Args:
@@ -224,7 +229,7 @@ def load_policies_cached(
     return policyset
 
 
-def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None):  # noqa: ANN201 - a SignalMatcher
+def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None) -> SignalMatcher:
     """A :class:`~servicecheck.signals.SignalMatcher` for these signals, unpickled from the cache when possible.
 
     Building a matcher compiles every pattern of every signal (a few hundred RE2
@@ -247,7 +252,7 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None):  
         _code_stamp(digest)
         digest.update(pickle.dumps((signals, spellings, negators), protocol=pickle.HIGHEST_PROTOCOL))
         key = digest.hexdigest()
-    except Exception:  # inputs that do not pickle (a caller's own objects): no caching
+    except Exception:  # noqa: BLE001 - inputs that do not pickle (a caller's own objects): no caching
         return SignalMatcher(signals, spellings, negators)
     path = folder / f"{_MATCHER_PREFIX}{key[:32]}{_SUFFIX}"
     cached = _read(path, key)

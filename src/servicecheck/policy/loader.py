@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from servicecheck.errors import PolicyError, did_you_mean
 from servicecheck.i18n import localised
@@ -190,7 +191,34 @@ def _describe(error: Any) -> tuple[list[Any], bool, str]:
         from jsonschema.exceptions import best_match
 
         return _describe(best_match(error.context))
-    return path, False, error.message
+    return path, False, _short_message(error, path)
+
+
+_SIZES = {"maxItems": "at most", "minItems": "at least", "maxLength": "at most", "minLength": "at least",
+          "maxProperties": "at most", "minProperties": "at least"}
+
+
+def _short_message(error: Any, path: list[Any]) -> str:
+    """The reason, without printing a long value back ("24 stages; at most 20", not the 24 stages)."""
+    value = error.instance
+    if error.validator in _SIZES and isinstance(value, (list, str, dict)):
+        key = path[-1] if path and isinstance(path[-1], str) else ""
+        noun = ("characters" if isinstance(value, str) else "keys" if isinstance(value, dict)
+                else key if key.endswith("s") else "items")
+        return f"{len(value)} {noun}; {_SIZES[error.validator]} {error.validator_value}"
+    message = str(error.message)
+    shown = repr(value)
+    if len(shown) > 60 and message.startswith(shown):
+        if isinstance(value, str):
+            brief = repr(value[:40])[:-1] + "…" + shown[0]
+        elif isinstance(value, list):
+            brief = f"a list of {len(value)} items"
+        elif isinstance(value, dict):
+            brief = f"an object of {len(value)} keys"
+        else:
+            brief = shown[:40] + "…"
+        message = brief + message[len(shown):]
+    return message
 
 
 def validate(data: Any, schema: dict[str, Any], located: Located, file: str, prefix: tuple[Any, ...] = ()) -> list[str]:
@@ -281,11 +309,11 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
         pack.broken_signals.add(file.stem)  # until it is known to be valid
         problems.extend(errs)
         bad = bool(errs)
-        data = located.data if isinstance(located.data, dict) else {}
+        sig_data = located.data if isinstance(located.data, dict) else {}
         # Patterns are compiled even beside schema errors (where they are strings in lists), so
         # that one run reports both.
         for section in ("patterns", "exceptions"):
-            block = data.get(section)
+            block = sig_data.get(section)
             for lang, sources in (block.items() if isinstance(block, dict) else ()):
                 for i, source in enumerate(sources if isinstance(sources, list) else ()):
                     if not isinstance(source, str):
@@ -305,7 +333,8 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
                 bad = True
         if not bad:
             pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
-            examples = data.get("examples") if isinstance(data.get("examples"), dict) else {}
+            found = sig_data.get("examples")
+            examples: dict[str, Any] = found if isinstance(found, dict) else {}
             pack.signal_examples[file.stem] = {
                 (verdict, i): (mark.line, mark.column)
                 for verdict in ("match", "no-match")

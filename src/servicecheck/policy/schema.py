@@ -115,15 +115,11 @@ def policy_schema() -> dict[str, Any]:
 
 
 def published(which: str) -> dict[str, Any]:
-    """The schema of one kind of pack file (or of the project config), as published in ``schemas/``."""
+    """The schema of one kind of pack file, as published in ``schemas/`` (the config's: ``api.published_schema``)."""
     from servicecheck import signals
 
     if which == "policy":
         return policy_schema()
-    if which == "config":
-        from servicecheck.config import config_schema
-
-        return config_schema()
     base = {"signal": signals.SIGNAL_SCHEMA, "pack": PACK_SCHEMA, "lexicon": signals.LEXICON_SCHEMA}[which]
     out = copy.deepcopy(base)
     out.setdefault("$schema", DIALECT)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from servicecheck.model import Conversation, Finding
@@ -49,11 +49,6 @@ def turn_condition(speaker: str | None, signals: list[str], *extra: dict[str, An
         # that follows an ``$or`` inside an ``$and`` (pinned by tests/test_engine.py).
         terms.append({"$or": [{signal_field(s): True} for s in signals]})
     return {"$and": terms}
-
-
-def ref(pattern: str, name: str) -> dict[str, Any]:
-    """A durable reference to field ``name`` of the fact matched by ``pattern``."""
-    return {pattern: name}
 
 
 def window_terms(within: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -162,16 +157,6 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     status: str = "pass"
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-class RuleType(Protocol):
-    """A rule kind: its name, the schema of its ``rule:`` block, and how it compiles."""
-
-    NAME: str
-    SCHEMA: dict[str, Any]
-    signals: Callable[[dict[str, Any]], list[str]]
-    compile: Callable[[Policy], dict[str, CompiledRule]]
-    outcome: Callable[[Policy, list[Event], Conversation, FindingMaker], Outcome]
 
 
 class FindingMaker(Protocol):

@@ -27,13 +27,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from servicecheck.rule_types.base import (
+    SIGNAL_NAME_SCHEMA,
+    SPEAKER_SCHEMA,
     Action,
     CompiledRule,
     Event,
     FindingMaker,
     Outcome,
-    SPEAKER_SCHEMA,
-    SIGNAL_NAME_SCHEMA,
     clause_schema,
     signal_names,
     turn_condition,
@@ -115,12 +115,23 @@ def compile(policy: Policy) -> dict[str, CompiledRule]:
                                         Action(pid, [["emit", "n/a"]]))
     if metric in ("signal-count", "interruptions"):
         if metric == "signal-count":
-            hit = turn_condition(speaker, signal_names(rule))
+            names = signal_names(rule)
+            hit = turn_condition(speaker, names)
         else:
+            names = []
             hit = turn_condition(speaker, [], {"$gt": {"ov": int(rule.get("overlap-ms", 1000))}})
-        rules["hit"] = CompiledRule({"all": [{"m": hit}]}, Action(pid, [["emit", "hit"]]))
-        rules["over"] = CompiledRule({"count": int(rule["max"]) + 1, "all": [{"m": hit}]},
-                                     Action(pid, [["emit", "violation"]]))
+        over = int(rule["max"]) + 1
+        if len(names) > 1:
+            # An ``$or`` fires its rule once per true branch, so a turn carrying two of the
+            # signals would be counted twice. Each hit asserts one ``hit`` fact per turn
+            # (asserting it again is a no-op), and the engine counts those facts: turns.
+            rules["hit"] = CompiledRule({"all": [{"m": hit}]}, Action(pid, [
+                ["emit", "hit"], ["assert", {"type": "hit", "p": pid, "t": {"ref": "m.t"}}]]))
+            rules["over"] = CompiledRule({"count": over, "all": [{"m": {"$and": [{"type": "hit"}, {"p": pid}]}}]},
+                                         Action(pid, [["emit", "violation"]]))
+        else:
+            rules["hit"] = CompiledRule({"all": [{"m": hit}]}, Action(pid, [["emit", "hit"]]))
+            rules["over"] = CompiledRule({"count": over, "all": [{"m": hit}]}, Action(pid, [["emit", "violation"]]))
     elif metric == "latency":
         after = rule["after"]
         pending = {"$and": [{"type": "pending"}, {"p": pid}]}
@@ -161,7 +172,7 @@ def outcome(policy: Policy, events: list[Event], conversation: Conversation, mak
     findings = []
     if metric in ("signal-count", "interruptions"):
         hits = sorted({e.fact("m")["t"] for e in events if e.event == "hit"})
-        if "violation" in kinds and hits:
+        if "violation" in kinds and len(hits) > int(rule["max"]):
             t = hits[int(rule["max"])]
             findings.append(make(policy, conversation, t,
                                  {"turn": t, "count": len(hits), "max": rule["max"], "turns": ", ".join(map(str, hits))},

@@ -53,7 +53,7 @@ from operator import add, itemgetter, sub
 import re2
 
 OPAQUE = "\u00a7"  # "§": the one token every placeholder, handle, URL, ... becomes
-SENTENCE_END = frozenset(".!?")  # tokens that `*` and `~N` never cross
+SENTENCE_END = frozenset(".!?")  # tokens that end a sentence (`*` and `~N` never cross one)
 CLAUSE_END = frozenset(".!?,;:\u2014\u2013-()[]\"")  # tokens that end a clause (negation scope)
 
 ELISIONS = frozenset({"l", "d", "j", "qu", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu"})
@@ -99,7 +99,7 @@ _WORDCHAR = re.compile(r"[^\W_]")
 _URL_TRAILING = ".,;:!?)]}'\"\u2019"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # Raw pieces of the folded stream: digit runs, letter runs, whitespace, one symbol.
-_RAW = re.compile(r"(\d+)|([^\W\d_]+)|(\s+)|(.)", re.S)
+_RAW = re.compile(r"(\d+)|([^\W\d_]+)|(\s+)|(.)", re.DOTALL)
 _STRETCHED = re.compile(r"([^\W\d_])\1{2,}")  # a letter typed three times or more in a row
 
 

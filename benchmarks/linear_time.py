@@ -1,20 +1,21 @@
 """Matching and reading cost grows linearly with the input: patterns and long turns cannot hang us.
 
-Each case times the same work on an input of size n and 4n (best of three runs) and
-asserts that the larger one costs less than 10 times the smaller: linear work gives
-about 4, quadratic work 16, catastrophic backtracking far more.  The bound is loose on
-purpose; these are not speed benchmarks (those live in ``benchmarks/``).  Every case is
-a shape that once was quadratic, or that is exponential for a backtracking engine.
+Run ``python benchmarks/linear_time.py`` from the repository root. Each case times the
+same work on an input of size n and 4n (best of three runs) and fails when the larger
+one costs 10 times the smaller or more: linear work gives about 4, quadratic work 16,
+catastrophic backtracking far more. Every case is a shape that once was quadratic, or
+that is exponential for a backtracking engine. It was a unit test; a timing ratio on a
+shared 2-core machine failed at random, and SPEC section 9 keeps timings in benchmarks.
 """
 
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-
-import pytest
 
 from servicecheck.api import load_policies
 from servicecheck.inputs import read_document
@@ -23,7 +24,7 @@ from servicecheck.signals import SignalMatcher
 from servicecheck.text.normalize import normalize
 from servicecheck.text.patterns import PatternSet, compile_pattern
 
-PACKS = Path(__file__).resolve().parent / "bad_inputs" / "packs"
+PACKS = Path(__file__).resolve().parents[1] / "tests" / "bad_inputs" / "packs"
 
 
 @cache
@@ -101,10 +102,22 @@ CASES: list[tuple[Callable[[int, Path], Callable[[], object]], int]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "n"), CASES, ids=[c.__name__ for c, _n in CASES])
-def test_cost_grows_linearly(case: Callable[[int, Path], Callable[[], object]], n: int, tmp_path: Path) -> None:
-    small, large = case(n, tmp_path), case(4 * n, tmp_path)
-    small()  # warm caches (compiled pack, lru caches) before timing
-    t_small, t_large = _best_of_three(small), _best_of_three(large)
-    # 10x for 4x the input; the 20 ms floor keeps timer noise on tiny timings out of it.
-    assert t_large < 10 * max(t_small, 0.02), f"{case.__name__}: {t_small:.3f}s for n, {t_large:.3f}s for 4n"
+def main() -> int:
+    """Time every case at n and 4n; 1 if any grew 10 times or more."""
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for case, n in CASES:
+            small, large = case(n, Path(tmp)), case(4 * n, Path(tmp))
+            small()  # warm caches (compiled pack, lru caches) before timing
+            t_small, t_large = _best_of_three(small), _best_of_three(large)
+            # 10x for 4x the input; the 20 ms floor keeps timer noise on tiny timings out of it.
+            ratio = t_large / max(t_small, 0.02)
+            ok = ratio < 10
+            failed += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {case.__name__:<30} {t_small:.3f}s for n, {t_large:.3f}s for 4n "
+                  f"(x{ratio:.1f})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

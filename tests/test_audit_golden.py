@@ -20,7 +20,7 @@ from servicecheck.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import audit_golden  # noqa: E402
+import audit_golden
 
 STALE = ("the default pack or the inputs changed since tests/golden/audit_*.json.gz were written: "
          "run `python tools/audit_golden.py` (it uses the reference code path)")
@@ -72,7 +72,7 @@ def test_forked_workers_give_the_reference_bytes(tmp_path: Path) -> None:
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "servicecheck", "audit", "--no-config", "-q", "--format", "json",
                            "--jobs", "2", *[f.name for f in files], "-o", "report.json"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode in (0, 1), proc.stderr
     want = gzip.decompress((audit_golden.GOLDEN / "audit_devset.json.gz").read_bytes())
     assert (tmp_path / "report.json").read_bytes() == want

@@ -148,7 +148,7 @@ def test_original_span_stays_inside_the_text(text: str, a: int, b: int) -> None:
 
 # ---------------------------------------------------------------- the fast path (issue 11)
 
-import importlib  # noqa: E402
+import importlib
 
 _N = importlib.import_module("servicecheck.text.normalize")
 _EDGY = list("aAbcdeEilnst sS  ''’-‐.,:·()[]{}@#_%$/!?0123456789") + [

@@ -423,7 +423,7 @@ class _Prefilter:
                 if raw:  # regex: patterns, on the text itself, as Unicode (they may use any RE2 syntax)
                     self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw", build)
                     self.unfiltered.update(self.raw_owners[i][0] for i in set(range(len(raw))) - set(kept))
-            except Exception:  # no usable database (a foreign cache entry, ...): use the probes
+            except Exception:  # noqa: BLE001 - no usable database (a foreign cache entry, ...): use the probes
                 self._db = self._raw_db = None
                 self.unfiltered = set()
         if self._db is None:
@@ -439,7 +439,7 @@ class _Prefilter:
                 try:
                     self._probes[name] = re2.compile(
                         " (?:" + "|".join(str(p.body) for p in c.patterns.patterns) + ")", options)
-                except Exception:  # too large for one regex: search it without a probe
+                except Exception:  # noqa: BLE001, S110 - too large for one regex: search it without a probe
                     pass
 
     @staticmethod
@@ -452,7 +452,7 @@ class _Prefilter:
         import json
         import platform
 
-        from servicecheck.policy.cache import cached_bytes
+        from servicecheck.bytecache import cached_bytes
 
         flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | flag
 
@@ -465,13 +465,13 @@ class _Prefilter:
             ids = list(range(len(exprs)))
             try:
                 db = compile_(ids)
-            except Exception:
+            except Exception:  # noqa: BLE001 - some pattern Hyperscan refuses: find which, keep the others
                 good = []
                 for i in ids:
                     try:
                         compile_([i])
                         good.append(i)
-                    except Exception:
+                    except Exception:  # noqa: BLE001, S110 - this one is refused: its signal is searched in full
                         pass
                 ids = good
                 db = compile_(ids) if ids else None
@@ -504,11 +504,11 @@ class _Prefilter:
         if not self._probes and self._db is None and self._raw_db is None and not self.unfiltered:
             return {name: None for name in names}  # no prefilter at all
         if self._probes or (self._db is None and self._raw_db is None):
-            out: dict[str, Subset | None] = {}
+            probed: dict[str, Subset | None] = {}
             for name in names:
                 probe = self._probes.get(name)
-                out[name] = None if probe is None or probe.search(padded) is not None else _NO_PATTERN
-            return out
+                probed[name] = None if probe is None or probe.search(padded) is not None else _NO_PATTERN
+            return probed
         found: list[int] = []
         if self._db is not None:
             self._db.scan(padded, match_event_handler=self._on_match, context=found)
@@ -670,7 +670,7 @@ class SignalMatcher:
             compiled = {name: c for (name, lg), c in self._compiled.items() if lg == lang}
             try:
                 filters[lang] = _Prefilter(compiled, build=count >= _prefilter_after()) if compiled else None
-            except Exception:  # a prefilter that cannot be built: each signal's own search still works
+            except Exception:  # noqa: BLE001 - a prefilter that cannot be built: each signal's own search works
                 filters[lang] = None
         prefilter = filters[lang]
         return prefilter.signals(norm.text, names) if prefilter is not None else None

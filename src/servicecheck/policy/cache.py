@@ -33,30 +33,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servicecheck import __version__
+from servicecheck.bytecache import cache_dir
 
 if TYPE_CHECKING:
     from servicecheck.policy.loader import PolicySet
     from servicecheck.signals import SignalMatcher
 
-__all__ = ["KEEP", "cache_dir", "cache_key", "cached_bytes", "load_policies_cached", "signal_matcher"]
+__all__ = ["KEEP", "cache_dir", "cache_key", "load_policies_cached", "signal_matcher"]
 
 KEEP = 16  # cache entries kept; older ones are pruned when a new one is written
 _PREFIX = "policyset-"
 _MATCHER_PREFIX = "matcher-"
 _SUFFIX = ".pickle"
 _FORMAT = 2  # bump when the layout of a cache file changes
-
-
-def cache_dir() -> Path | None:
-    """The folder cache files go to, or ``None`` when ``SERVICECHECK_NO_CACHE`` is set."""
-    if os.environ.get("SERVICECHECK_NO_CACHE", "").strip() not in ("", "0"):
-        return None
-    explicit = os.environ.get("SERVICECHECK_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "servicecheck"
 
 
 def _code_stamp(digest: Any) -> None:
@@ -262,30 +251,3 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None) ->
     _write(folder, path, key, matcher, _MATCHER_PREFIX)
     return matcher
 
-
-_BYTES_PREFIX = "bytes-"
-
-
-def cached_bytes(what: str, key_material: bytes, build: Any) -> bytes | None:
-    """``build()`` (bytes), kept in the cache under a digest of ``what`` and ``key_material``.
-
-    For artefacts slow to build and keyed by their own inputs, such as the compiled
-    pattern database of servicecheck.signals (seconds to build, milliseconds to load).
-    ``build=None``: only look; ``None`` when the cache does not hold it.
-    """
-    folder = cache_dir()
-    if folder is None:
-        return bytes(build()) if build is not None else None
-    digest = hashlib.sha256()
-    digest.update(f"servicecheck {__version__} format {_FORMAT} {what}\n".encode())
-    digest.update(key_material)
-    key = digest.hexdigest()
-    path = folder / f"{_BYTES_PREFIX}{key[:32]}{_SUFFIX}"
-    cached = _read(path, key)
-    if isinstance(cached, bytes):
-        return cached
-    if build is None:
-        return None
-    value = bytes(build())
-    _write(folder, path, key, value, _BYTES_PREFIX)
-    return value

@@ -333,7 +333,7 @@ def _stream_tokens(stream: str, starts: Sequence[int] | None, ends: Sequence[int
 
 # The fast tokeniser (:func:`_fast_tokens`): each match is the whitespace before a token
 # and the token (a digit run, a letter run or one other character), as _RAW cuts them.
-_PIECES = re.compile(r"(\s*)(\d+|[^\W\d_]+|\S)", re.S)
+_PIECES = re.compile(r"(\s*)(\d+|[^\W\d_]+|\S)", re.DOTALL)
 _LETTER = r"[^\W\d_]"
 # Where _fold_inclusive could fold something (a superset: it then runs on its own).
 _MAY_INCLUDE = re.compile(  # symbol first, no letter before it: a cheap scan
@@ -341,7 +341,7 @@ _MAY_INCLUDE = re.compile(  # symbol first, no letter before it: a cheap scan
     r"|\((?:" + "|".join(sorted(_INCLUSIVE_PAREN, key=len, reverse=True)) + r")\)"
     r"|-(?:es|e)(?!" + _LETTER + r")"
 )
-_THRICE = re.compile(r"(.)\1\1", re.S)  # any character three times in a row: where _STRETCHED may match
+_THRICE = re.compile(r"(.)\1\1", re.DOTALL)  # any character three times in a row: where _STRETCHED may match
 _JOINERS = frozenset("'-.,:")  # the symbols _join_words may drop or merge
 _LD = frozenset("LD")
 

@@ -1,0 +1,79 @@
+"""Where servicecheck keeps its cache files, and a store for bytes that are slow to build (keyed by their inputs).
+
+The folder: ``$SERVICECHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/servicecheck``, else
+``~/.cache/servicecheck``; ``SERVICECHECK_NO_CACHE=1`` turns caching off. The compiled
+pack lives there too (``servicecheck.policy.cache``). This module imports nothing of
+servicecheck's own but its version, so the signal matcher can keep its compiled
+prefilter databases here without an import cycle through the pack loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from servicecheck import __version__
+
+__all__ = ["cache_dir", "cached_bytes"]
+
+_PREFIX = "bytes-"
+_SUFFIX = ".bin"
+_KEEP = 16  # entries kept; older ones are pruned when a new one is written
+_FORMAT = 1
+
+
+def cache_dir() -> Path | None:
+    """The folder cache files go to, or ``None`` when ``SERVICECHECK_NO_CACHE`` is set."""
+    if os.environ.get("SERVICECHECK_NO_CACHE", "").strip() not in ("", "0"):
+        return None
+    explicit = os.environ.get("SERVICECHECK_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "servicecheck"
+
+
+def cached_bytes(what: str, key_material: bytes, build: Callable[[], bytes] | None) -> bytes | None:
+    """``build()``, kept in the cache folder under a digest of ``what`` and ``key_material``.
+
+    ``build=None``: only look (``None`` when the cache does not hold it). A cache that
+    cannot be read or written is ignored: the bytes are then built every time.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return bytes(build()) if build is not None else None
+    digest = hashlib.sha256()
+    digest.update(f"servicecheck {__version__} format {_FORMAT} {what}\n".encode())
+    digest.update(key_material)
+    key = digest.hexdigest().encode()
+    path = folder / f"{_PREFIX}{key[:32].decode()}{_SUFFIX}"
+    try:
+        stored = path.read_bytes()
+        head, _nl, body = stored.partition(b"\n")
+        if head == key:
+            return body
+    except OSError:
+        pass
+    if build is None:
+        return None
+    value = bytes(build())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key + b"\n" + value)
+            os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        entries = sorted(folder.glob(_PREFIX + "*" + _SUFFIX), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only home, a full disk: run without the cache
+        pass
+    return value

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -329,24 +328,9 @@ class EmbeddingCandidate(Candidate):
         mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-6
         Z = (X - mu) / sd
         y = np.asarray(gold, dtype=np.float64)
-        n, d = Z.shape
-        pos = float(y.sum())
-        sw = np.where(y > 0, n / (2.0 * pos), n / (2.0 * (n - pos)))
-        w, b = np.zeros(d), 0.0
-        mw, vw, mb, vb = np.zeros(d), np.zeros(d), 0.0, 0.0
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        for step in range(1, self.EPOCHS + 1):
-            p = 1.0 / (1.0 + np.exp(-np.clip(Z @ w + b, -40, 40)))
-            g = (p - y) * sw
-            gw = Z.T @ g + self.L2 * w
-            gb = float(g.sum())
-            mw = b1 * mw + (1 - b1) * gw
-            vw = b2 * vw + (1 - b2) * gw * gw
-            mb = b1 * mb + (1 - b1) * gb
-            vb = b2 * vb + (1 - b2) * gb * gb
-            c1, c2 = 1 - b1**step, 1 - b2**step
-            w -= self.LR * (mw / c1) / (np.sqrt(vw / c2) + eps)
-            b -= self.LR * (mb / c1) / (math.sqrt(vb / c2) + eps)
+        # the shipped models' own solver (Adam, balanced classes), on the dense design matrix
+        w, b = linear.fit_logistic(lambda w: Z @ w, lambda g: Z.T @ g, Z.shape[1], y,
+                                   linear.TrainParams(l2=self.L2, epochs=self.EPOCHS, learning_rate=self.LR))
         # fold the standardisation into the weights: logit = x @ (w / sd) + (b - mu @ (w / sd))
         ws = w / sd
         return (ws, b - float(mu @ ws))

@@ -32,7 +32,7 @@ from servicecheck.policy.loader import load_policies  # noqa: E402
 
 def table(title: str, ev: Evaluation) -> str:
     macro = ev.macro_f1()
-    out = [f"### {title}", "",
+    out = [f"#### {title}", "",
            f"{ev.conversations} conversations, {ev.turns} turns; macro-F1 **signals "
            f"{macro['signals'] if macro['signals'] is not None else 'n/a'} · policies "
            f"{macro['policies'] if macro['policies'] is not None else 'n/a'}**", "",
@@ -107,7 +107,7 @@ def main() -> None:
         splits.append(("dev", "Real text: the dev split (lexicons tuned on it: optimistic)"))
         written = []
         for split, heading in splits:
-            parts.append(f"## {heading}\n")
+            parts.append(f"### {heading}\n")
             for lang in ("en", "fr"):
                 real, wrote = real_only(tmp / f"{lang}-{split}.jsonl")
                 parts.append(table(f"{lang}: corpus {split} split, real conversations", run(real)))
@@ -115,13 +115,13 @@ def main() -> None:
                     written.append(table(f"{lang}: corpus {split} split, real customer turns with written agent "
                                          "replies (agent tags on written text)", run(wrote)))
         if written:
-            parts.append("## Written agent replies (not real text: for reference only)\n")
+            parts.append("### Written agent replies (not real text: for reference only)\n")
             parts += written
         if YARDSTICK.is_file():
-            parts.append("## Real text: the project's yardstick (`../shared/devset/real_twitter_en.jsonl`)\n")
+            parts.append("### Real text: the project's yardstick (`../shared/devset/real_twitter_en.jsonl`)\n")
             parts.append(table("en: 80 real Twitter threads, never tuned on", run(YARDSTICK)))
         if SYNTHETIC.is_file():
-            parts.append("## Synthetic: the shared dev set\n")
+            parts.append("### Synthetic: the shared dev set\n")
             for lang in ("en", "fr"):
                 parts.append(table(f"{lang}: synthetic dev set", run(by_language(SYNTHETIC, lang, tmp))))
     text = "\n".join(parts)

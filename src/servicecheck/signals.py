@@ -715,7 +715,8 @@ class SignalMatcher:
             if spec is None or probs[name] < spec.threshold:
                 continue
             top = bank.top_features(name, feats)
-            words = [f for f, _w in top if not f.startswith("ctx:")]
+            # the sentence of the strongest word (not of a context feature or a punctuation mark)
+            words = [f for f, _w in top if not f.startswith("ctx:") and any(ch.isalnum() for ch in f)]
             start, end, at = _sentence_of(norm, words[0] if words else "")
             cancelled: str | None = None
             compiled = self._compiled.get((name, lang))

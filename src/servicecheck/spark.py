@@ -190,7 +190,8 @@ def audit_dataframe(
     has_language = language_col is not None and language_col in df.columns
     selected = df.select(
         F.col(id_col).alias("id"),
-        (F.col(language_col) if has_language else F.lit(None).cast("string")).alias("language"),
+        (F.col(language_col) if language_col is not None and has_language
+         else F.lit(None).cast("string")).alias("language"),
         F.col(turns_col).alias("turns"),
     )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise, repeat
 from pathlib import Path
@@ -199,6 +199,42 @@ class TrainParams:
     min_count: int = 2  # a feature must occur in this many training texts
 
 
+def fit_logistic(
+    margin: Callable[[Any], Any], backprop: Callable[[Any], Any], d: int, y: Any, params: TrainParams
+) -> tuple[Any, float]:
+    """L2 logistic regression with balanced class weights, full batch, by Adam: ``(weights, bias)``.
+
+    ``margin(w)`` gives ``X @ w`` and ``backprop(g)`` gives ``X.T @ g`` for the design
+    matrix ``X`` (n x d) in whatever form the caller holds it (sparse here; dense in the
+    model comparison benchmark). ``y`` holds 0/1 labels, both classes present.
+    """
+    import numpy as np
+
+    n = len(y)
+    positives = float(y.sum())
+    # balanced class weights: each class weighs half of the total
+    sample_w = np.where(y > 0, n / (2.0 * positives), n / (2.0 * (n - positives)))
+    w = np.zeros(d)
+    b = 0.0
+    m_w = np.zeros(d)
+    v_w = np.zeros(d)
+    m_b = v_b = 0.0
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for step in range(1, params.epochs + 1):
+        p = 1.0 / (1.0 + np.exp(-np.clip(margin(w) + b, -40.0, 40.0)))
+        g = (p - y) * sample_w
+        grad_w = backprop(g) + params.l2 * w
+        grad_b = float(g.sum())
+        m_w = beta1 * m_w + (1 - beta1) * grad_w
+        v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
+        m_b = beta1 * m_b + (1 - beta1) * grad_b
+        v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
+        corr1, corr2 = 1 - beta1**step, 1 - beta2**step
+        w -= params.learning_rate * (m_w / corr1) / (np.sqrt(v_w / corr2) + eps)
+        b -= params.learning_rate * (m_b / corr1) / (math.sqrt(v_b / corr2) + eps)
+    return w, b
+
+
 def vocabulary(docs: Sequence[Sequence[str]], min_count: int) -> dict[str, int]:
     """Features seen in at least ``min_count`` documents, indexed in a fixed (sorted) order."""
     counts = Counter(f for doc in docs for f in set(doc))
@@ -235,27 +271,11 @@ def train(
                            {"turns": n, "positives": int(positives), "note": "too little data: prior only"})
     r = np.asarray(rows, dtype=np.int64)
     c = np.asarray(cols, dtype=np.int64)
-    # balanced class weights: each class weighs half of the total
-    sample_w = np.where(y > 0, n / (2.0 * positives), n / (2.0 * (n - positives)))
-    w = np.zeros(d)
-    b = 0.0
-    m_w = np.zeros(d)
-    v_w = np.zeros(d)
-    m_b = v_b = 0.0
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    for step in range(1, params.epochs + 1):
-        z = np.bincount(r, weights=w[c], minlength=n) + b
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
-        g = (p - y) * sample_w
-        grad_w = np.bincount(c, weights=g[r], minlength=d) + params.l2 * w
-        grad_b = float(g.sum())
-        m_w = beta1 * m_w + (1 - beta1) * grad_w
-        v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
-        m_b = beta1 * m_b + (1 - beta1) * grad_b
-        v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
-        corr1, corr2 = 1 - beta1**step, 1 - beta2**step
-        w -= params.learning_rate * (m_w / corr1) / (np.sqrt(v_w / corr2) + eps)
-        b -= params.learning_rate * (m_b / corr1) / (math.sqrt(v_b / corr2) + eps)
+    w, b = fit_logistic(
+        lambda w: np.bincount(r, weights=w[c], minlength=n),  # X @ w, X sparse binary (r, c)
+        lambda g: np.bincount(c, weights=g[r], minlength=d),  # X.T @ g
+        d, y, params,
+    )
     names = list(vocab)
     order = np.argsort(-np.abs(w), kind="stable")[:MAX_FEATURES]
     weights = {names[i]: float(w[i]) for i in order if abs(w[i]) >= 1e-3}

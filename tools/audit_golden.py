@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 STAMP = GOLDEN / "audit_golden.json"
-REFERENCE = "47a4df0"  # main at the last merge into issue11, without the speed work (earlier: 38df295, bc6ecc5, abfa7e3)
+REFERENCE = "a6e199d"  # main at the last merge into issue11, without the speed work (earlier: 38df295, bc6ecc5, abfa7e3, 47a4df0)
 DEVSET = ROOT.parent / "shared" / "devset"
 
 # name -> input files (copied under their bare names; the report holds those paths)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from servicecheck import signals
+from servicecheck.detect import prefilter
 from servicecheck.policy.loader import load_policies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ def _turns() -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("mode", ["hyperscan", "probes"])  # learned detectors on: their exceptions too
 def test_prefilter_gives_the_hits_of_the_full_search(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if mode == "hyperscan" and signals._hyperscan() is None:
+    if mode == "hyperscan" and prefilter.hyperscan_module() is None:
         pytest.skip("hyperscan is not installed")
     if mode == "probes":
         monkeypatch.setenv("SERVICECHECK_NO_HYPERSCAN", "1")

@@ -1,9 +1,6 @@
-"""Signals: bilingual phrase detectors defined as data, and the matcher that finds them in one turn.
+"""Signals: the matcher that finds a pack's signals (patterns, exceptions, negation, learned detectors) in one turn.
 
-A signal file (``policies/<pack>/signals/<name>.yaml``) gives a speaker, a
-description, patterns per language (``fr``, ``en``, or ``any`` for every
-language), optional exceptions of the same shape, an optional
-``negation: block`` and examples.  An exception match that overlaps a pattern
+Signal files are read by :mod:`servicecheck.detect.definitions`. An exception match that overlaps a pattern
 match cancels it; with ``negation: block`` so does a negator (from the pack's
 ``lexicon.yaml``) among the :data:`NEGATION_WINDOW` tokens before the match,
 in the same clause.
@@ -17,277 +14,41 @@ turns; a ``script`` signal matches only documents (``kind`` is not
 from __future__ import annotations
 
 import bisect
-import os
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from servicecheck.detect import linear
+from servicecheck.detect.definitions import (
+    ANY,
+    DEFAULT_LANGUAGES,
+    LEXICON_SCHEMA,
+    NEGATION_MODES,
+    NEGATION_WINDOW,
+    SIGNAL_SCHEMA,
+    SPEAKERS,
+    Example,
+    Hit,
+    ModelSpec,
+    SignalDef,
+    applies,
+    lexicon_problems,
+    load_lexicon,
+    load_signal_mapping,
+    model_specs,
+)
 from servicecheck.detect.linear import ModelBank
-from servicecheck.text.normalize import CLAUSE_END, OPAQUE, SENTENCE_END, Normalized, is_word, normalize
+from servicecheck.detect.prefilter import NOTHING, CompiledSignal, Prefilter, Subset, prefilter_after
+from servicecheck.text.normalize import CLAUSE_END, SENTENCE_END, Normalized, normalize
 from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compile_pattern
 
-SPEAKERS = ("agent", "customer", "script")
-NEGATION_MODES = ("none", "block")
-ANY = "any"
-DEFAULT_LANGUAGES = ("fr", "en")
-NEGATION_WINDOW = 4  # tokens before a match that a negator may stand in ("no need to be sorry")
-
-_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_LANG_KEY = {"pattern": "^(any|[a-z]{2,3})$"}
-_BY_LANGUAGE: dict[str, Any] = {
-    "type": "object",
-    "propertyNames": _LANG_KEY,
-    "minProperties": 1,
-    "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
-}
-_EXAMPLE: dict[str, Any] = {
-    "oneOf": [
-        {"type": "string", "minLength": 1},
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["text"],
-            "properties": {"text": {"type": "string", "minLength": 1}, "lang": _LANG_KEY | {"type": "string"}},
-        },
-    ]
-}
-
-_MODEL_ENTRY: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["file", "threshold"],
-    "properties": {
-        "file": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\].*$"},
-        "threshold": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-    },
-}
-
-SIGNAL_SCHEMA: dict[str, Any] = {
-    "$schema": _DIALECT,
-    "title": "servicecheck signal (policies/<pack>/signals/<name>.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["speaker", "description", "patterns"],
-    "properties": {
-        "speaker": {"enum": list(SPEAKERS)},
-        "description": {"type": "string", "minLength": 1},
-        "patterns": _BY_LANGUAGE,
-        "exceptions": _BY_LANGUAGE | {"minProperties": 0},
-        "negation": {"enum": list(NEGATION_MODES)},
-        "model": {
-            "description": "The learned detector beside the patterns: per language, a model file (relative to the "
-            "pack folder) and the probability from which a turn carries the signal; false turns it off.",
-            "oneOf": [
-                {"const": False},
-                {
-                    "type": "object",
-                    "propertyNames": _LANG_KEY,
-                    "minProperties": 1,
-                    "additionalProperties": _MODEL_ENTRY,
-                },
-            ],
-        },
-        "examples": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "match": {"type": "array", "items": _EXAMPLE},
-                "no-match": {"type": "array", "items": _EXAMPLE},
-            },
-        },
-    },
-}
-
-LEXICON_SCHEMA: dict[str, Any] = {
-    "$schema": _DIALECT,
-    "title": "servicecheck pack lexicon (policies/<pack>/lexicon.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "description": {"type": "string"},
-        "spellings": {
-            "description": "Per language: a word as written (SMS, abbreviation) -> its standard form.",
-            "type": "object",
-            "propertyNames": _LANG_KEY,
-            "additionalProperties": {
-                "type": "object",
-                "propertyNames": {"minLength": 1},
-                "additionalProperties": {"type": "string", "minLength": 1},
-            },
-        },
-        "negators": {
-            "description": "Per language: words or short phrases that cancel a match of a negation: block signal.",
-            "type": "object",
-            "propertyNames": _LANG_KEY,
-            "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        },
-    },
-}
-
-
-class Example(str):
-    """A signal example: the text, plus the language it is written in (``None``: any)."""
-
-    lang: str | None
-
-    def __new__(cls, text: str, lang: str | None = None) -> Self:
-        """Make an example; ``lang`` is ``fr``, ``en`` or ``None``."""
-        self = super().__new__(cls, text)
-        self.lang = lang
-        return self
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A signal's learned detector in one language: the model file and its probability threshold."""
-
-    file: str  # absolute path
-    threshold: float
-
-
-@dataclass(frozen=True)
-class SignalDef:
-    """One signal, as loaded from its YAML file."""
-
-    name: str
-    speaker: str
-    description: str
-    patterns: Mapping[str, tuple[str, ...]]
-    exceptions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    negation: str = "none"
-    examples_match: tuple[str, ...] = ()
-    examples_no_match: tuple[str, ...] = ()
-    path: str = ""
-    models: Mapping[str, ModelSpec] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One signal match; ``start``/``end`` are offsets in the original turn text."""
-
-    signal: str
-    start: int
-    end: int
-    pattern: str
-    language: str
-
-
-def _examples(entries: Sequence[Any] | None) -> tuple[str, ...]:
-    out: list[str] = []
-    for entry in entries or ():
-        if isinstance(entry, Mapping):
-            out.append(Example(str(entry["text"]), entry.get("lang")))
-        else:
-            out.append(Example(str(entry)))
-    return tuple(out)
-
-
-def _by_language(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    return {str(lang): tuple(str(s) for s in sources or ()) for lang, sources in (data or {}).items()}
-
-
-def model_specs(data: Any, pack_dir: str) -> dict[str, ModelSpec]:
-    """The ``model`` block of a signal mapping, with files resolved against ``pack_dir``.
-
-    Entries that are not ``{file, threshold}`` are left out (the schema reports them).
-    """
-    block = data.get("model") if isinstance(data, Mapping) else None
-    if not isinstance(block, Mapping):
-        return {}
-    return {
-        str(lang): ModelSpec(os.path.join(pack_dir, str(entry["file"])), float(entry["threshold"]))
-        for lang, entry in block.items()
-        if isinstance(entry, Mapping) and isinstance(entry.get("file"), str)
-        and isinstance(entry.get("threshold"), (int, float))
-    }
-
-
-def load_signal_mapping(name: str, data: Mapping[str, Any], path: str = "") -> SignalDef:
-    """Build a :class:`SignalDef` from a signal file's mapping, already validated against :data:`SIGNAL_SCHEMA`.
-
-    Model files are resolved against the pack folder (the signal file's grandparent).
-    """
-    examples = data.get("examples") or {}
-    return SignalDef(
-        name=name,
-        speaker=str(data["speaker"]),
-        description=str(data.get("description", "")),
-        patterns=_by_language(data.get("patterns")),
-        exceptions=_by_language(data.get("exceptions")),
-        negation=str(data.get("negation", "none")),
-        examples_match=_examples(examples.get("match")),
-        examples_no_match=_examples(examples.get("no-match")),
-        path=path,
-        models=model_specs(data, os.path.dirname(os.path.dirname(os.path.abspath(path))) if path else ""),
-    )
-
-
-def lexicon_problems(data: Mapping[str, Any] | None) -> list[tuple[tuple[Any, ...], str]]:
-    """Semantic problems of a schema-valid lexicon, as ``(key_path, message)``.
-
-    A spelling key must be one token once normalised, and no replacement may
-    contain a key of the same language (normalisation would not be idempotent).
-    :func:`load_lexicon` drops the offending entries; a loader reports these.
-    """
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    for lang, table in ((data or {}).get("spellings") or {}).items():
-        keys = {}
-        for key in table:
-            toks = normalize(str(key)).text.split()
-            if len(toks) != 1 or toks[0] == OPAQUE:
-                problems.append((("spellings", lang, key), f"{key!r} must be a single word"))
-            else:
-                keys[toks[0]] = key
-        for key, value in table.items():
-            toks = normalize(str(value)).text.split()
-            clash = [t for t in toks if t in keys]
-            if clash:
-                problems.append(
-                    (("spellings", lang, key), f"replacement {value!r} contains {clash[0]!r}, itself a spelling key")
-                )
-            if OPAQUE in toks or not toks:
-                problems.append((("spellings", lang, key), f"replacement {value!r} must be plain words"))
-    for lang, words in ((data or {}).get("negators") or {}).items():
-        for i, word in enumerate(words):
-            if not any(is_word(t) and t != OPAQUE for t in normalize(str(word)).text.split()):
-                problems.append((("negators", lang, i), f"negator {word!r} has no words"))
-    return problems
-
-
-def load_lexicon(data: Mapping[str, Any] | None) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
-    """Read a pack's ``lexicon.yaml`` mapping (schema-valid) into ``(spellings, negators)`` per language.
-
-    Entries that :func:`lexicon_problems` reports are left out.
-    """
-    bad = {path for path, _msg in lexicon_problems(data)}
-    spellings: dict[str, dict[str, str]] = {}
-    for lang, table in ((data or {}).get("spellings") or {}).items():
-        spellings[str(lang)] = {
-            str(k): str(v) for k, v in table.items() if ("spellings", lang, k) not in bad
-        }
-    negators: dict[str, list[str]] = {}
-    for lang, words in ((data or {}).get("negators") or {}).items():
-        negators[str(lang)] = [str(w) for i, w in enumerate(words) if ("negators", lang, i) not in bad]
-    return spellings, negators
-
-
-def applies(signal: SignalDef, speaker: str, kind: str) -> bool:
-    """Whether ``signal`` may match a turn by ``speaker`` in a conversation of ``kind``."""
-    if signal.speaker == "script":
-        return kind != "transcript"
-    return signal.speaker == speaker
-
-
-@dataclass
-class _Compiled:
-    """One signal in one language: its pattern set and its exception set."""
-
-    patterns: PatternSet
-    exceptions: PatternSet | None
-
+# The definitions live in servicecheck.detect.definitions; they are re-exported here, where the
+# loader, the schemas and pack authors' code have always found them.
+__all__ = [
+    "ANY", "DEFAULT_LANGUAGES", "LEXICON_SCHEMA", "NEGATION_MODES", "NEGATION_WINDOW", "SIGNAL_SCHEMA", "SPEAKERS",
+    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "lexicon_problems", "load_lexicon",
+    "load_signal_mapping", "model_specs",
+]
 
 class _Spans:
     """Exception spans, asked "does any overlap [start, end)?" in log time.
@@ -339,193 +100,6 @@ def _sentence_of(norm: Normalized, feature: str) -> tuple[int, int, int]:
     return norm.starts[first], norm.starts[last] + len(toks[last]), norm.starts[at]
 
 
-_PREFILTER_MEM = 64 << 20  # RE2 memory budget of one signal's probe (as PatternSet's alternations)
-_GAP = re.compile(r"\{(\d+),(\d+)\}\?")
-
-
-def _hyperscan() -> Any:
-    """The ``hyperscan`` module, or ``None`` when it is not installed (or turned off)."""
-    if os.environ.get("SERVICECHECK_NO_HYPERSCAN", "").strip() not in ("", "0"):
-        return None
-    try:
-        import hyperscan
-    except ImportError:
-        return None
-    return hyperscan
-
-
-def _prefilter_after() -> int:
-    """Turns matched in one language before its Hyperscan database is compiled (when not in the cache yet)."""
-    try:
-        return max(int(os.environ.get("SERVICECHECK_PREFILTER_AFTER", "") or 5000), 1)
-    except ValueError:
-        return 5000
-
-
-def _approximate(body: str) -> str:
-    """A pattern body loosened for the byte-level prefilter: it matches wherever the body does.
-
-    ``{word}``/``{num}`` become any token and bounded gaps unbounded ones: the same
-    language or a larger one, and far cheaper to compile. Tokens never hold a space
-    byte, so ``[^ ]`` on UTF-8 bytes spans the same tokens as on characters.
-    """
-    body = body.replace("[\\pL\\pN]", "[^ ]").replace("\\pN", "[^ ]")
-    return _GAP.sub(lambda m: "*" if m.group(1) == "0" else "+", body)
-
-
-# What may match of one signal: the indexes of its patterns, and of its exceptions, that may
-# (``None``: unknown, any may); ``()``: none does.
-Subset = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
-_NOTHING: Subset = ((), ())
-_NO_PATTERN: Subset = ((), None)  # an RE2 probe saw no pattern; it does not look at exceptions
-
-
-class _Prefilter:
-    """One pass over a turn for every signal of one language: which patterns and exceptions may match.
-
-    With Hyperscan (the ``hyperscan`` wheel), one database holds every pattern and
-    every exception of every signal in the language, loosened (:func:`_approximate`)
-    and matched on the padded text's UTF-8 bytes (``regex:`` ones, as written, on the
-    text in a second database). A pattern it does not report has no match anywhere;
-    a signal is then searched with an alternation of only the patterns reported, in
-    their order (the same leftmost-first matches: the others never match), and its
-    exceptions likewise, or not at all. The databases take seconds to compile, so
-    they are kept in the servicecheck cache. Without Hyperscan, each signal gets a
-    probe: its alternation without capture groups (RE2 then runs its DFA only, and
-    the grouped search, with its submatches, only where there is a match).
-    """
-
-    def __init__(self, compiled: Mapping[str, _Compiled], build: bool = True) -> None:
-        """Build the prefilter of one language's signals; ``build=False``: Hyperscan only if already cached."""
-        self.owners: list[tuple[str, int, int]] = []  # (signal, 0 pattern / 1 exception, index)
-        self.raw_owners: list[tuple[str, int, int]] = []
-        exprs: list[bytes] = []
-        raw: list[bytes] = []
-        for name, c in compiled.items():
-            sections = [c.patterns.patterns, c.exceptions.patterns if c.exceptions is not None else ()]
-            for section, patterns in enumerate(sections):
-                for i, pattern in enumerate(patterns):
-                    if pattern.body is not None:
-                        exprs.append((" (?:" + _approximate(pattern.body) + ")").encode("utf-8"))
-                        self.owners.append((name, section, i))
-                    else:
-                        raw.append(str(pattern.raw).encode("utf-8"))
-                        self.raw_owners.append((name, section, i))
-        self._db: Any = None
-        self._raw_db: Any = None
-        self._probes: dict[str, Any] = {}
-        self.unfiltered: set[str] = set()  # signals with a pattern Hyperscan refuses: always searched in full
-        hs = _hyperscan()
-        if hs is not None and exprs:
-            try:
-                self._db, kept = self._database(hs, exprs, 0, "tokens", build)
-                self.unfiltered.update(self.owners[i][0] for i in set(range(len(exprs))) - set(kept))
-                if raw:  # regex: patterns, on the text itself, as Unicode (they may use any RE2 syntax)
-                    self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw", build)
-                    self.unfiltered.update(self.raw_owners[i][0] for i in set(range(len(raw))) - set(kept))
-            except Exception:  # noqa: BLE001 - no usable database (a foreign cache entry, ...): use the probes
-                self._db = self._raw_db = None
-                self.unfiltered = set()
-        if self._db is None:
-            import re2
-
-            options = re2.Options()
-            options.log_errors = False
-            options.max_mem = _PREFILTER_MEM
-            options.never_capture = True
-            for name, c in compiled.items():
-                if any(p.body is None for p in c.patterns.patterns):
-                    continue  # a regex: pattern: no probe, always searched
-                try:
-                    self._probes[name] = re2.compile(
-                        " (?:" + "|".join(str(p.body) for p in c.patterns.patterns) + ")", options)
-                except Exception:  # noqa: BLE001, S110 - too large for one regex: search it without a probe
-                    pass
-
-    @staticmethod
-    def _database(hs: Any, exprs: list[bytes], flag: int, what: str, build_it: bool = True) -> tuple[Any, list[int]]:
-        """The compiled database of ``exprs`` (from the cache when it can), and which of them it holds.
-
-        Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
-        left out, and their signals searched in full.
-        """
-        import json
-        import platform
-
-        from servicecheck.bytecache import cached_bytes
-
-        flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | flag
-
-        def compile_(ids: list[int]) -> Any:
-            db = hs.Database()
-            db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags] * len(ids))
-            return db
-
-        def build() -> bytes:
-            ids = list(range(len(exprs)))
-            try:
-                db = compile_(ids)
-            except Exception:  # noqa: BLE001 - some pattern Hyperscan refuses: find which, keep the others
-                good = []
-                for i in ids:
-                    try:
-                        compile_([i])
-                        good.append(i)
-                    except Exception:  # noqa: BLE001, S110 - this one is refused: its signal is searched in full
-                        pass
-                ids = good
-                db = compile_(ids) if ids else None
-            body = bytes(hs.dumpb(db)) if db is not None else b""
-            return json.dumps(ids).encode() + b"\n" + body
-
-        what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v2 {what} {flag}"
-        stored = cached_bytes(what, b"\0".join(exprs), build if build_it else None)
-        if stored is None:
-            raise LookupError("not built yet")
-        head, _nl, body = stored.partition(b"\n")
-        kept = [int(i) for i in json.loads(head)]
-        if not kept:
-            return None, []
-        db = hs.loadb(body, hs.HS_MODE_BLOCK)
-        db.scratch = hs.Scratch(db)  # a loaded database has no scratch space of its own
-        return db, kept
-
-    @staticmethod
-    def _on_match(index: int, _start: int, _end: int, _flags: int, found: list[int]) -> None:
-        found.append(index)
-
-    def signals(self, normalized_text: str, names: Collection[str]) -> dict[str, Subset | None]:
-        """Of ``names``, those with a pattern or an exception that may match ``normalized_text``.
-
-        Each comes with the indexes of its patterns and exceptions that may match
-        (``None``: any may); a signal left out has none that matches.
-        """
-        padded = (" " + normalized_text + " ").encode("utf-8")
-        if not self._probes and self._db is None and self._raw_db is None and not self.unfiltered:
-            return {name: None for name in names}  # no prefilter at all
-        if self._probes or (self._db is None and self._raw_db is None):
-            probed: dict[str, Subset | None] = {}
-            for name in names:
-                probe = self._probes.get(name)
-                probed[name] = None if probe is None or probe.search(padded) is not None else _NO_PATTERN
-            return probed
-        found: list[int] = []
-        if self._db is not None:
-            self._db.scan(padded, match_event_handler=self._on_match, context=found)
-        hits = [self.owners[i] for i in found]
-        if self._raw_db is not None:
-            found.clear()
-            self._raw_db.scan(padded[1:-1], match_event_handler=self._on_match, context=found)
-            hits += [self.raw_owners[i] for i in found]
-        parts: dict[str, tuple[list[int], list[int]]] = {}
-        for name, section, i in hits:
-            parts.setdefault(name, ([], []))[section].append(i)
-        out: dict[str, Subset | None] = {name: (tuple(sorted(p)), tuple(sorted(e))) for name, (p, e) in parts.items()}
-        for name in self.unfiltered:
-            out[name] = None
-        return out
-
-
 _MEMO_SIZE = 512  # recent normalisations kept (about a conversation's worth, many times over)
 _MEMO_TEXT = 4096  # longer texts are not kept
 
@@ -562,7 +136,7 @@ class SignalMatcher:
             self._negators[lang] = sorted(
                 {tuple(normalize(w, table).text.split()) for w in words} - {()}, key=len, reverse=True
             )
-        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._compiled: dict[tuple[str, str], CompiledSignal] = {}
         self._single: dict[tuple[str, str], list[Pattern]] = {}
         # learned detectors, per language: {signal: spec}; the models load on first use
         self._model_specs: dict[str, dict[str, ModelSpec]] = {}
@@ -577,7 +151,7 @@ class SignalMatcher:
                     continue
                 exc = self._compile(sig, "exceptions", lang)
                 self._single[(name, lang)] = pats
-                self._compiled[(name, lang)] = _Compiled(PatternSet(pats), PatternSet(exc) if exc else None)
+                self._compiled[(name, lang)] = CompiledSignal(PatternSet(pats), PatternSet(exc) if exc else None)
 
     def _compile(self, sig: SignalDef, section: str, lang: str) -> list[Pattern]:
         table: Mapping[str, tuple[str, ...]] = getattr(sig, section)
@@ -661,15 +235,15 @@ class SignalMatcher:
 
     def _may_match(self, lang: str, norm: Normalized, names: Collection[str]) -> dict[str, Subset | None] | None:
         """Of ``names``, the signals that may match in ``norm``, with the subset (``None``: no prefilter, try each)."""
-        filters: dict[str, _Prefilter | None] = self.__dict__.setdefault("_prefilters", {})
+        filters: dict[str, Prefilter | None] = self.__dict__.setdefault("_prefilters", {})
         seen: dict[str, int] = self.__dict__.setdefault("_prefiltered", {})
         seen[lang] = count = seen.get(lang, 0) + 1
-        if lang not in filters or count == _prefilter_after():
+        if lang not in filters or count == prefilter_after():
             # A Hyperscan database takes seconds to compile: until a run has matched enough
             # turns to pay for it, one already in the cache is used, else the RE2 probes.
             compiled = {name: c for (name, lg), c in self._compiled.items() if lg == lang}
             try:
-                filters[lang] = _Prefilter(compiled, build=count >= _prefilter_after()) if compiled else None
+                filters[lang] = Prefilter(compiled, build=count >= prefilter_after()) if compiled else None
             except Exception:  # noqa: BLE001 - a prefilter that cannot be built: each signal's own search works
                 filters[lang] = None
         prefilter = filters[lang]
@@ -721,7 +295,7 @@ class SignalMatcher:
             cancelled: str | None = None
             compiled = self._compiled.get((name, lang))
             if compiled is not None and compiled.exceptions is not None:
-                subset = may.get(name, _NOTHING) if may is not None else None
+                subset = may.get(name, NOTHING) if may is not None else None
                 only = subset[1] if subset is not None else None
                 if only != () and _Spans(compiled.exceptions.finditer(norm.text, only)).overlaps(start, end):
                     cancelled = "exception"
@@ -797,7 +371,7 @@ class SignalMatcher:
             # Transcripts: one pass of a set of every pattern first (lint's few units skip its build).
             may = self._may_match(lang, norm, names) if kind == "transcript" else None
             for name in names:
-                subset = may.get(name, _NOTHING) if may is not None else None
+                subset = may.get(name, NOTHING) if may is not None else None
                 if subset is not None and subset[0] == ():
                     continue  # no pattern of it can match
                 # the evidence is the match of the first-listed pattern (the strongest), then the earliest

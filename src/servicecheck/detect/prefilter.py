@@ -1,0 +1,211 @@
+"""One pass over a turn for every signal of a language: which patterns and exceptions may match.
+
+The matcher (:mod:`servicecheck.signals`) then searches a signal only with the
+patterns this prefilter reports. Hyperscan when the wheel is installed, else one
+RE2 probe per signal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from servicecheck.text.patterns import PatternSet
+
+
+@dataclass
+class CompiledSignal:
+    """One signal in one language: its pattern set and its exception set."""
+
+    patterns: PatternSet
+    exceptions: PatternSet | None
+
+
+_PREFILTER_MEM = 64 << 20  # RE2 memory budget of one signal's probe (as PatternSet's alternations)
+_GAP = re.compile(r"\{(\d+),(\d+)\}\?")
+
+
+def hyperscan_module() -> Any:
+    """The ``hyperscan`` module, or ``None`` when it is not installed (or turned off)."""
+    if os.environ.get("SERVICECHECK_NO_HYPERSCAN", "").strip() not in ("", "0"):
+        return None
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    return hyperscan
+
+
+def prefilter_after() -> int:
+    """Turns matched in one language before its Hyperscan database is compiled (when not in the cache yet)."""
+    try:
+        return max(int(os.environ.get("SERVICECHECK_PREFILTER_AFTER", "") or 5000), 1)
+    except ValueError:
+        return 5000
+
+
+def _approximate(body: str) -> str:
+    """A pattern body loosened for the byte-level prefilter: it matches wherever the body does.
+
+    ``{word}``/``{num}`` become any token and bounded gaps unbounded ones: the same
+    language or a larger one, and far cheaper to compile. Tokens never hold a space
+    byte, so ``[^ ]`` on UTF-8 bytes spans the same tokens as on characters.
+    """
+    body = body.replace("[\\pL\\pN]", "[^ ]").replace("\\pN", "[^ ]")
+    return _GAP.sub(lambda m: "*" if m.group(1) == "0" else "+", body)
+
+
+# What may match of one signal: the indexes of its patterns, and of its exceptions, that may
+# (``None``: unknown, any may); ``()``: none does.
+Subset = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
+NOTHING: Subset = ((), ())
+_NO_PATTERN: Subset = ((), None)  # an RE2 probe saw no pattern; it does not look at exceptions
+
+
+class Prefilter:
+    """One pass over a turn for every signal of one language: which patterns and exceptions may match.
+
+    With Hyperscan (the ``hyperscan`` wheel), one database holds every pattern and
+    every exception of every signal in the language, loosened (:func:`_approximate`)
+    and matched on the padded text's UTF-8 bytes (``regex:`` ones, as written, on the
+    text in a second database). A pattern it does not report has no match anywhere;
+    a signal is then searched with an alternation of only the patterns reported, in
+    their order (the same leftmost-first matches: the others never match), and its
+    exceptions likewise, or not at all. The databases take seconds to compile, so
+    they are kept in the servicecheck cache. Without Hyperscan, each signal gets a
+    probe: its alternation without capture groups (RE2 then runs its DFA only, and
+    the grouped search, with its submatches, only where there is a match).
+    """
+
+    def __init__(self, compiled: Mapping[str, CompiledSignal], build: bool = True) -> None:
+        """Build the prefilter of one language's signals; ``build=False``: Hyperscan only if already cached."""
+        self.owners: list[tuple[str, int, int]] = []  # (signal, 0 pattern / 1 exception, index)
+        self.raw_owners: list[tuple[str, int, int]] = []
+        exprs: list[bytes] = []
+        raw: list[bytes] = []
+        for name, c in compiled.items():
+            sections = [c.patterns.patterns, c.exceptions.patterns if c.exceptions is not None else ()]
+            for section, patterns in enumerate(sections):
+                for i, pattern in enumerate(patterns):
+                    if pattern.body is not None:
+                        exprs.append((" (?:" + _approximate(pattern.body) + ")").encode("utf-8"))
+                        self.owners.append((name, section, i))
+                    else:
+                        raw.append(str(pattern.raw).encode("utf-8"))
+                        self.raw_owners.append((name, section, i))
+        self._db: Any = None
+        self._raw_db: Any = None
+        self._probes: dict[str, Any] = {}
+        self.unfiltered: set[str] = set()  # signals with a pattern Hyperscan refuses: always searched in full
+        hs = hyperscan_module()
+        if hs is not None and exprs:
+            try:
+                self._db, kept = self._database(hs, exprs, 0, "tokens", build)
+                self.unfiltered.update(self.owners[i][0] for i in set(range(len(exprs))) - set(kept))
+                if raw:  # regex: patterns, on the text itself, as Unicode (they may use any RE2 syntax)
+                    self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw", build)
+                    self.unfiltered.update(self.raw_owners[i][0] for i in set(range(len(raw))) - set(kept))
+            except Exception:  # noqa: BLE001 - no usable database (a foreign cache entry, ...): use the probes
+                self._db = self._raw_db = None
+                self.unfiltered = set()
+        if self._db is None:
+            import re2
+
+            options = re2.Options()
+            options.log_errors = False
+            options.max_mem = _PREFILTER_MEM
+            options.never_capture = True
+            for name, c in compiled.items():
+                if any(p.body is None for p in c.patterns.patterns):
+                    continue  # a regex: pattern: no probe, always searched
+                try:
+                    self._probes[name] = re2.compile(
+                        " (?:" + "|".join(str(p.body) for p in c.patterns.patterns) + ")", options)
+                except Exception:  # noqa: BLE001, S110 - too large for one regex: search it without a probe
+                    pass
+
+    @staticmethod
+    def _database(hs: Any, exprs: list[bytes], flag: int, what: str, build_it: bool = True) -> tuple[Any, list[int]]:
+        """The compiled database of ``exprs`` (from the cache when it can), and which of them it holds.
+
+        Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
+        left out, and their signals searched in full.
+        """
+        import json
+        import platform
+
+        from servicecheck.bytecache import cached_bytes
+
+        flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | flag
+
+        def compile_(ids: list[int]) -> Any:
+            db = hs.Database()
+            db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags] * len(ids))
+            return db
+
+        def build() -> bytes:
+            ids = list(range(len(exprs)))
+            try:
+                db = compile_(ids)
+            except Exception:  # noqa: BLE001 - some pattern Hyperscan refuses: find which, keep the others
+                good = []
+                for i in ids:
+                    try:
+                        compile_([i])
+                        good.append(i)
+                    except Exception:  # noqa: BLE001, S110 - this one is refused: its signal is searched in full
+                        pass
+                ids = good
+                db = compile_(ids) if ids else None
+            body = bytes(hs.dumpb(db)) if db is not None else b""
+            return json.dumps(ids).encode() + b"\n" + body
+
+        what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v2 {what} {flag}"
+        stored = cached_bytes(what, b"\0".join(exprs), build if build_it else None)
+        if stored is None:
+            raise LookupError("not built yet")
+        head, _nl, body = stored.partition(b"\n")
+        kept = [int(i) for i in json.loads(head)]
+        if not kept:
+            return None, []
+        db = hs.loadb(body, hs.HS_MODE_BLOCK)
+        db.scratch = hs.Scratch(db)  # a loaded database has no scratch space of its own
+        return db, kept
+
+    @staticmethod
+    def _on_match(index: int, _start: int, _end: int, _flags: int, found: list[int]) -> None:
+        found.append(index)
+
+    def signals(self, normalized_text: str, names: Collection[str]) -> dict[str, Subset | None]:
+        """Of ``names``, those with a pattern or an exception that may match ``normalized_text``.
+
+        Each comes with the indexes of its patterns and exceptions that may match
+        (``None``: any may); a signal left out has none that matches.
+        """
+        padded = (" " + normalized_text + " ").encode("utf-8")
+        if not self._probes and self._db is None and self._raw_db is None and not self.unfiltered:
+            return {name: None for name in names}  # no prefilter at all
+        if self._probes or (self._db is None and self._raw_db is None):
+            probed: dict[str, Subset | None] = {}
+            for name in names:
+                probe = self._probes.get(name)
+                probed[name] = None if probe is None or probe.search(padded) is not None else _NO_PATTERN
+            return probed
+        found: list[int] = []
+        if self._db is not None:
+            self._db.scan(padded, match_event_handler=self._on_match, context=found)
+        hits = [self.owners[i] for i in found]
+        if self._raw_db is not None:
+            found.clear()
+            self._raw_db.scan(padded[1:-1], match_event_handler=self._on_match, context=found)
+            hits += [self.raw_owners[i] for i in found]
+        parts: dict[str, tuple[list[int], list[int]]] = {}
+        for name, section, i in hits:
+            parts.setdefault(name, ([], []))[section].append(i)
+        out: dict[str, Subset | None] = {name: (tuple(sorted(p)), tuple(sorted(e))) for name, (p, e) in parts.items()}
+        for name in self.unfiltered:
+            out[name] = None
+        return out

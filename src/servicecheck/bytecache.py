@@ -14,10 +14,11 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from servicecheck import __version__
 
-__all__ = ["cache_dir", "cached_bytes"]
+__all__ = ["cache_dir", "cached_bytes", "write_entry"]
 
 _PREFIX = "bytes-"
 _SUFFIX = ".bin"
@@ -62,18 +63,27 @@ def cached_bytes(what: str, key_material: bytes, build: Callable[[], bytes] | No
         return None
     value = bytes(build())
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(key + b"\n" + value)
-            os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        entries = sorted(folder.glob(_PREFIX + "*" + _SUFFIX), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[_KEEP:]:
-            old.unlink(missing_ok=True)
+        write_entry(folder, path, _PREFIX, _SUFFIX, _KEEP, lambda fh: fh.write(key + b"\n" + value))
     except OSError:  # a read-only home, a full disk: run without the cache
         pass
     return value
+
+
+def write_entry(folder: Path, path: Path, prefix: str, suffix: str, keep: int, write: Callable[[Any], object]) -> None:
+    """Write one cache file atomically with ``write(file)``, then keep only the ``keep`` newest ``prefix*suffix`` files.
+
+    A concurrent reader sees the old file or the new one, never a part. Errors propagate:
+    each caller decides which ones mean "run without the cache".
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    entries = sorted(folder.glob(prefix + "*" + suffix), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        old.unlink(missing_ok=True)

@@ -27,13 +27,12 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servicecheck import __version__
-from servicecheck.bytecache import cache_dir
+from servicecheck.bytecache import cache_dir, write_entry
 
 if TYPE_CHECKING:
     from servicecheck.policy.loader import PolicySet
@@ -169,18 +168,8 @@ class _Pickler(pickle.Pickler):
 
 def _write(folder: Path, path: Path, key: str, value: object, prefix: str = _PREFIX) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                _Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump((key, value))
-            os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        entries = sorted(folder.glob(prefix + "*" + _SUFFIX), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[KEEP:]:
-            old.unlink(missing_ok=True)
+        write_entry(folder, path, prefix, _SUFFIX, KEEP,
+                    lambda fh: _Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump((key, value)))
     except Exception:  # noqa: BLE001 - a read-only home, a full disk, a pickling problem: run without the cache
         return
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Train the default pack's learned detectors on the corpus's train split, in place.
 
-Usage: python corpus/build_models.py [--dry-run]
+Usage: python corpus/build_models.py [--dry-run] [--splits train,dev]
 
-Reads every labelled corpus file (corpus/split.py), keeps the train split, and runs
+Reads every labelled corpus file (corpus/split.py), keeps the train split (with
+``--splits train,dev``, the dev split too: the release models are fitted on both once
+the lexicons are tuned, so that dev figures for learned signals are then optimistic), and runs
 servicecheck's own training (servicecheck.train: thresholds chosen out of fold, a
 model kept only where it beats the patterns). It writes into
 policies/service-standards/: models/<signal>.<lang>.json, the `model` block of
 each signals/<signal>.yaml, and models/training-data.jsonl.gz (the train-split
-turns, which `servicecheck train` builds on). Dev and test splits are never read
-here: dev is for tuning by hand, test is the blind split.
+turns, which `servicecheck train` builds on). The test split is never read here:
+it is the blind split.
 """
 from __future__ import annotations
 
@@ -47,13 +49,15 @@ def _read_pairs(conv_file: Path):
     return [(c, labels[c["id"]]) for c in convs if c["id"] in labels]
 
 
-def train_examples() -> list[TurnExample]:
+def train_examples(splits: frozenset[str] = frozenset({"train"})) -> list[TurnExample]:
+    if "test" in splits:
+        raise SystemExit("build_models: the test split is the blind split and is never trained on")
     out = []
     synthetic = [pair for f in SYNTHETIC for pair in _read_pairs(f)]
     for lang in LANGS:
         corpus = [(c, lab) for c, lab in synthetic if c.get("language") == lang] + list(pairs(lang))
         for conv, lab in corpus:
-            if conv.get("metadata", {}).get("split", "train") != "train":
+            if conv.get("metadata", {}).get("split", "train") not in splits:
                 continue
             turns = conv["turns"]
             contexts = turn_contexts([t["speaker"] for t in turns], [t["text"] for t in turns])
@@ -68,8 +72,9 @@ def train_examples() -> list[TurnExample]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
+    ap.add_argument("--splits", default="train", help="comma-separated corpus splits to fit on (train, dev)")
     a = ap.parse_args()
-    examples = train_examples()
+    examples = train_examples(frozenset(a.splits.split(",")))
     policyset = load_policies([str(PACK)], include_default=False)
     reports = list(train_models(examples, policyset))
     print(f"{len(examples)} training turns")

@@ -49,12 +49,14 @@ def _config_callback(ctx: click.Context, param: click.Parameter, value: Any) -> 
     seen[param.name] = value
     if len(seen) < 2:
         return  # the other option comes next
-    from servicecheck import config
-
     if seen["no_config"] and seen["config_file"]:
         raise click.UsageError("--config and --no-config cannot be used together", ctx)
-    cfg = None if seen["no_config"] else (
-        config.load_config(seen["config_file"]) if seen["config_file"] else config.discover())
+    if seen["no_config"]:
+        ctx.meta[_CONFIG] = None
+        return
+    from servicecheck import config
+
+    cfg = config.load_config(seen["config_file"]) if seen["config_file"] else config.discover()
     ctx.meta[_CONFIG] = cfg
     if cfg is not None:
         params = {p.name: p for p in ctx.command.params}

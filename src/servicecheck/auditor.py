@@ -66,6 +66,11 @@ class Auditor:
         # Compiling every lexicon pattern is most of a short run: the matcher is cached by content.
         self.matcher = signal_matcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
         self._used = self.policyset.signals_used()
+        # A document unit (lint) is matched only with the signals of the policies of its kind: the
+        # others cannot change a finding (the engine prunes their facts), and their lexicons need not
+        # be compiled. Transcripts keep every used signal.
+        self._used_by_kind = {target: {s for p in rs.policies for s in REGISTRY[p.kind].signals(p.rule)}
+                              for target, rs in self._rulesets.items() if target != "transcript"}
 
     # ------------------------------------------------------------ helpers
     def warm(self) -> None:
@@ -103,7 +108,7 @@ class Auditor:
         ruleset = self._rulesets[target]
         language = self.language_of(conversation)
         conversation = replace(conversation, language=language)
-        hits = self.hits(conversation, language, self._used)
+        hits = self.hits(conversation, language, self._used_by_kind.get(target, self._used))
         events = self._session(target).run(conversation_facts(conversation, [list(h) for h in hits]))
         by_policy: dict[str, list[Any]] = {}
         for event in events:

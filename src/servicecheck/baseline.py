@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -132,6 +131,8 @@ def write_baseline(path: str | os.PathLike[str], entries: Iterable[dict[str, str
     """
     rows = sorted(entries, key=lambda e: (e["path"], e["policy"], e["hint"], e["fingerprint"]))
     doc = {"version": BASELINE_VERSION, "fingerprints": _algorithm(), "findings": rows}
+    import tempfile  # only when a baseline is written
+
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,6 +74,8 @@ def write_entry(folder: Path, path: Path, prefix: str, suffix: str, keep: int, w
     A concurrent reader sees the old file or the new one, never a part. Errors propagate:
     each caller decides which ones mean "run without the cache".
     """
+    import tempfile  # only when a cache file is written
+
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
     try:

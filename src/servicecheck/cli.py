@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +13,9 @@ from typing import IO, Any
 
 import click
 
-from servicecheck import __version__, cli_learn
+from servicecheck import __version__
 from servicecheck.cli_report import collect_options, preamble, view_options
 from servicecheck.errors import ExitCode, PolicyError, ServicecheckError, UsageError
-from servicecheck.lsp import lsp_command
 from servicecheck.model import InputProblem, Report, Result
 
 FORMATS = ["text", "json", "jsonl", "sarif", "junit", "csv", "github", "html", "csv-findings"]
@@ -50,12 +49,14 @@ def _config_callback(ctx: click.Context, param: click.Parameter, value: Any) -> 
     seen[param.name] = value
     if len(seen) < 2:
         return  # the other option comes next
-    from servicecheck import config
-
     if seen["no_config"] and seen["config_file"]:
         raise click.UsageError("--config and --no-config cannot be used together", ctx)
-    cfg = None if seen["no_config"] else (
-        config.load_config(seen["config_file"]) if seen["config_file"] else config.discover())
+    if seen["no_config"]:
+        ctx.meta[_CONFIG] = None
+        return
+    from servicecheck import config
+
+    cfg = config.load_config(seen["config_file"]) if seen["config_file"] else config.discover()
     ctx.meta[_CONFIG] = cfg
     if cfg is not None:
         params = {p.name: p for p in ctx.command.params}
@@ -204,6 +205,8 @@ def _sink(output: str | None, utf8: bool = False) -> Iterator[IO[str]]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    import tempfile  # only for --output
+
     target = Path(output)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))
@@ -278,8 +281,29 @@ def _echo_errors(items: Iterable[Result | InputProblem]) -> Iterator[Result | In
         yield item
 
 
+# Sub-commands of other modules (name -> module:attribute), imported only when used: a ``lint``
+# of one file does not import the language server or the learning commands.
+_LAZY_COMMANDS = {
+    "evaluate": "servicecheck.cli_learn:evaluate",
+    "train": "servicecheck.cli_learn:train",
+    "lsp": "servicecheck.lsp:lsp_command",  # the language server's body is servicecheck.lsp
+}
+
+
 class _Group(click.Group):
-    """Turns our errors into one line on stderr and the documented exit code, never a traceback."""
+    """Turns our errors into one line on stderr and the documented exit code, never a traceback.
+
+    The sub-commands of :data:`_LAZY_COMMANDS` are imported only when named or listed (``--help``).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY_COMMANDS and cmd_name not in self.commands:
+            module, _, attribute = _LAZY_COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         if getattr(sys.stdout, "errors", None) in ("strict", "surrogateescape"):
@@ -568,11 +592,6 @@ def explain(ident: str, policy_dirs: tuple[str, ...], no_default_pack: bool) -> 
     if p.link:
         click.echo(f"\nmore: {p.link}")
     click.echo(f"\nfile: {p.path}")
-
-
-main.add_command(cli_learn.evaluate)
-main.add_command(cli_learn.train)
-main.add_command(lsp_command)  # the language server's body is servicecheck.lsp
 
 
 if __name__ == "__main__":  # pragma: no cover

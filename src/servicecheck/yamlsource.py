@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml  # imported where a YAML file is read: a run served by the pack cache never loads PyYAML
 
 # A pack file is a few kilobytes; a document tree much larger than this is an
 # alias bomb ("billion laughs") or a mistake, and is refused before it is built.
@@ -37,18 +38,42 @@ def _mark(node: yaml.Node) -> Mark:
 
 
 class Located:
-    """A loaded YAML document and the positions of its parts, addressed by key path."""
+    """A loaded YAML document and the positions of its parts, addressed by key path.
 
-    def __init__(self, data: Any, root: yaml.Node | None) -> None:
+    Pickled (the pack cache) with its source ``text`` instead of its node tree, which is
+    composed again on the first :meth:`mark`: the tree was half of the cached pack, and
+    unpickling it imported PyYAML on every run.
+    """
+
+    def __init__(self, data: Any, root: yaml.Node | None, text: str | None = None) -> None:
         self.data = data
         self._root = root
+        self._text = text  # the source, while ``_root`` is still to be composed from it
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._text is None:
+            return dict(self.__dict__)
+        return {"data": self.data, "_root": None, "_text": self._text}
+
+    def _node(self) -> yaml.Node | None:
+        if self._root is None and self._text is not None:
+            import yaml
+
+            loader = yaml.SafeLoader(self._text)
+            try:
+                self._root = loader.get_single_node()
+            finally:
+                loader.dispose()
+        return self._root
 
     def mark(self, path: tuple[Any, ...] | list[Any], key: bool = False) -> Mark:
         """Position of the value at ``path`` (or of its key when ``key`` is true).
 
         A path that goes deeper than the document points at the deepest node reached.
         """
-        node = self._root
+        import yaml
+
+        node = self._node()
         if node is None:
             return Mark(1, 1)
         key_node: yaml.Node | None = None
@@ -71,6 +96,8 @@ class Located:
 
 def _count_nodes(root: yaml.Node) -> int:
     """Count nodes as construction would expand them (aliases counted each time)."""
+    import yaml
+
     total = 0
     stack = [root]
     memo: dict[int, int] = {}
@@ -116,6 +143,8 @@ def load(text: str) -> Located:
         YamlError: on a syntax error (with its position), a duplicate key, or a
             document that would expand past ``MAX_NODES`` nodes.
     """
+    import yaml
+
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -139,7 +168,7 @@ def load(text: str) -> Located:
         raise YamlError(f"YAML error: {exc}") from None
     except RecursionError:
         raise YamlError("YAML document nested too deeply") from None
-    return Located(data, root)
+    return Located(data, root, text)
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:
@@ -151,6 +180,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _walk(root: yaml.Node) -> Iterator[yaml.Node]:
     """Every node of the graph once (an alias is one node however often it is used), without recursion."""
+    import yaml
+
     todo = [root]
     seen: set[int] = set()
     while todo:
@@ -168,6 +199,8 @@ def _walk(root: yaml.Node) -> Iterator[yaml.Node]:
 
 def _check_surrogates(root: yaml.Node) -> None:
     """A "\\ud800" escape without its pair makes a string no report can encode (issue 7)."""
+    import yaml
+
     bad = [_pos(n) for n in _walk(root) if isinstance(n, yaml.ScalarNode) and _SURROGATE.search(n.value)]
     if bad:
         raise YamlError("an unpaired surrogate escape (\\ud800-\\udfff) in a string: no report could be written "
@@ -176,6 +209,8 @@ def _check_surrogates(root: yaml.Node) -> None:
 
 def _check_duplicates(root: yaml.Node) -> None:
     """PyYAML keeps the last of two equal keys silently; a policy file must not."""
+    import yaml
+
     for node in _walk(root):
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()

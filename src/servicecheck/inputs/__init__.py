@@ -20,20 +20,32 @@ voice and chat), ``ccai`` (Google CCAI Insights), ``genesys`` (Genesys Cloud) an
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import InputError
 from ..model import Conversation, Document, InputProblem
-from . import subtitles, tabular, text
 from .common import ReadContext, read_input_bytes
 from .detect import detect_format
 from .documents import document_from_text, read_document
-from .jsonread import JSON_CONVERTERS, read_json, read_jsonl
 from .source import DecodeProblem, decode
 from .speakers import DEFAULT_SPEAKERS, SpeakerMap
-from .stream import read_jsonl_stream, streamable_jsonl
-from .text import parse_text_transcript
+
+if TYPE_CHECKING:
+    from .text import parse_text_transcript
+
+# The transcript readers are imported when a transcript is read (``lint`` reads documents only);
+# their names stay importable from here.
+_LAZY = {"parse_text_transcript": ".text", "JSON_CONVERTERS": ".jsonread", "read_json": ".jsonread",
+         "read_jsonl": ".jsonread", "read_jsonl_stream": ".stream", "streamable_jsonl": ".stream"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FORMATS: tuple[str, ...] = ("json", "jsonl", "text", "csv", "vtt", "srt", "aws", "ccai", "genesys", "hvb")
 
@@ -66,6 +78,10 @@ def read_transcripts(
     Raises:
         ValueError: ``speakers`` maps a name to something that is not a role.
     """
+    from . import subtitles, tabular, text
+    from .jsonread import JSON_CONVERTERS, read_json, read_jsonl
+    from .stream import read_jsonl_stream, streamable_jsonl
+
     speaker_map = SpeakerMap(speakers, agent_speaker)
     display = STDIN_NAME if path == "-" else path
     ctx = ReadContext(display, speaker_map, agent_speaker, csv_columns, explicit_format=input_format is not None)
@@ -120,6 +136,8 @@ def parse_json_transcript(text: str, path: str = "<example>", speakers: Mapping[
     Raises:
         InputError: the JSON is invalid or a conversation in it cannot be read.
     """
+    from .jsonread import read_json
+
     ctx = ReadContext(path, SpeakerMap(speakers))
     content = text.replace("\r\n", "\n").replace("\r", "\n")
     conversations: list[Conversation] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,10 +11,18 @@ from .docparts import WS, linear
 
 # --------------------------------------------------------------------------- directives
 
-# RE2 (see _linear): with re, "servicecheck: disable-next-line=aaaaaaaaaaaa !" took 80 s.
-_DIRECTIVE = linear(
-    rf"(?i)servicecheck{WS}*:{WS}*(?P<body>(?:[\pL\pN_-]+{WS}*(?:={WS}*[\pL\pN_.,/ -]*?)?{WS}*)+?){WS}*(?:-->|$)"
-)
+
+@functools.cache
+def _directive() -> Any:
+    """The directive regex, compiled when a document has a comment (RE2 compiles its Unicode classes in ≈ 1 ms).
+
+    RE2 (see _linear): with re, "servicecheck: disable-next-line=aaaaaaaaaaaa !" took 80 s.
+    """
+    return linear(
+        rf"(?i)servicecheck{WS}*:{WS}*(?P<body>(?:[\pL\pN_-]+{WS}*(?:={WS}*[\pL\pN_.,/ -]*?)?{WS}*)+?){WS}*(?:-->|$)"
+    )
+
+
 _PAIR = re.compile(r"(?P<key>disable-next-line|disable|kind)\s*(?:=\s*(?P<value>[\w./-]+(?:\s*,\s*[\w./-]+)*))?", re.IGNORECASE)
 
 
@@ -27,7 +36,7 @@ class Directives:
 
     def parse(self, comment: str, line: int) -> None:
         """Record the directives of one comment on ``line``."""
-        for m in _DIRECTIVE.finditer(comment):
+        for m in _directive().finditer(comment):
             for pair in _PAIR.finditer(m.group("body")):
                 key = pair.group("key").lower()
                 value = (pair.group("value") or "").strip()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from .directives import Directives
 from .docparts import WS, Piece, Unit, linear
 from .source import TextBuilder
@@ -47,6 +45,8 @@ def _front_matter(lines: list[str], start: int) -> tuple[int, dict[str, Any]]:
         return start, {}
     for end in range(start + 1, len(lines)):
         if lines[end].strip() in ("---", "..."):
+            import yaml  # only for a front matter block
+
             try:
                 data = yaml.safe_load("\n".join(lines[start + 1 : end]))
             except yaml.YAMLError:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml  # imported by the YAML readers below: a Markdown or text document never loads PyYAML
 
 from .directives import Directives
 from .docparts import Piece, Unit, text_piece
@@ -87,14 +88,20 @@ def _yaml_scalar_pieces(node: yaml.ScalarNode, text: str, index: LineIndex) -> l
 
 
 def _map_items(node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
+    import yaml
+
     return list(node.value) if isinstance(node, yaml.MappingNode) else []
 
 
 def _scalar(node: yaml.Node | None) -> str | None:
+    import yaml
+
     return node.value if isinstance(node, yaml.ScalarNode) else None
 
 
 def yaml_units(text: str, directives: Directives) -> tuple[list[Unit], dict[str, Any]]:
+    import yaml
+
     index = LineIndex(text)
     try:
         root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -170,6 +177,8 @@ def yaml_units(text: str, directives: Directives) -> tuple[list[Unit], dict[str,
 
 def _yaml_comments(text: str, root: yaml.Node, directives: Directives) -> None:
     """Read ``# servicecheck:`` comments, skipping lines inside block scalars (they are text)."""
+    import yaml
+
     inside: set[int] = set()
     stack = [root]
     seen: set[int] = set()

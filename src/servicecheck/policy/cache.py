@@ -23,6 +23,7 @@ folder is the user's own, and what it holds is only ever read back by this modul
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -49,14 +50,22 @@ _FORMAT = 2  # bump when the layout of a cache file changes
 
 def _code_stamp(digest: Any) -> None:
     """Feed the name, size and mtime of servicecheck's modules (a stat each: cheap)."""
+    digest.update(_code_stamp_bytes())
+
+
+@functools.cache
+def _code_stamp_bytes() -> bytes:
+    """The stamp of the code this process loaded, taken once (the pack key and the matcher key both use it)."""
     root = Path(__file__).resolve().parents[1]
+    parts = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
         for name in sorted(filenames):
             if name.endswith(".py"):
                 full = os.path.join(dirpath, name)
                 st = os.stat(full)
-                digest.update(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                parts.append(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return b"".join(parts)
 
 
 def _pack_files(directory: Path) -> list[Path]:

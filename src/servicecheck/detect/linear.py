@@ -38,12 +38,9 @@ def features(normalized_text: str) -> list[str]:
     Digits become ``<num>``, so "2 days" and "3 days" share a feature. A start
     marker makes "sorry" at the head of a turn a feature of its own.
     """
-    toks = ["<s>"]
-    for tok in normalized_text.split():
-        toks.append(_NUMBER if tok.isdigit() else tok)
-    out = dict.fromkeys(toks[1:])
-    for a, b in pairwise(toks):
-        out[f"{a} {b}"] = None
+    words = [_NUMBER if tok.isdigit() else tok for tok in normalized_text.split()]
+    out = dict.fromkeys(words)
+    out.update(dict.fromkeys(map(" ".join, pairwise(["<s>", *words]))))  # tokens hold no space: no pair is a word
     return list(out)
 
 
@@ -172,8 +169,8 @@ class ModelBank:
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """``{signal: probability}`` for one turn's features."""
         np = self._np
-        get = self._index.get
-        rows = [r for r in map(get, feats) if r is not None]
+        index = self._index
+        rows = list(map(index.__getitem__, filter(index.__contains__, feats)))
         logits = self._bias + self._matrix[rows].sum(axis=0) if rows else self._bias
         probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -40.0, 40.0)))
         return dict(zip(self.signals, probs.tolist()))

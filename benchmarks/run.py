@@ -5,6 +5,7 @@ Usage (from the repository root, with servicecheck installed in the running Pyth
     python benchmarks/run.py                 # 20,000 conversations, 3 rounds
     python benchmarks/run.py --quick         # 2,000 conversations, 1 round (a smoke test)
     python benchmarks/run.py --update-doc    # also rewrite the results block of docs/performance.md
+    python benchmarks/run.py --before /tmp/old/src   # also run an older src/ in every round (before/after)
 
 The corpus is generated in a temporary folder from the real labelled corpus in
 ``corpus/`` (every ``corpus/*/*.jsonl`` but the ``.labels.jsonl`` files: real Twitter
@@ -192,6 +193,38 @@ def breakdown(corpus: Path, pack_args: list[str], limit: int) -> dict[str, float
             "total": read + check + render}
 
 
+# ---------------------------------------------------------------- before and after, side by side
+
+
+def before_after(rounds: list[dict[str, float]], before: Path) -> list[str]:
+    """The table of ``--before``: both codes' ratios, medians of per-round ratios (the same rounds)."""
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(r[a] / r[b] for r in rounds)
+
+    def ideal(one: str, two: str) -> float:
+        return statistics.median(r[one] / (r[two] / 2) for r in rounds)
+
+    rows = [
+        ("audit --jobs 1 (whole process)", f"{med('b_audit'):.1f} s ({med('b_audit_cpu'):.1f} s CPU)",
+         f"{med('audit'):.1f} s ({med('audit_cpu'):.1f} s CPU)"),
+        ("audit / lean floor, CPU", f"{ratio('b_audit_cpu', 'bare_cpu'):.2f}x", f"{ratio('audit_cpu', 'bare_cpu'):.2f}x"),
+        ("audit / lean floor, wall", f"{ratio('b_audit', 'bare'):.2f}x", f"{ratio('audit', 'bare'):.2f}x"),
+        ("--jobs 2 speed-up, wall", f"{ratio('b_audit', 'b_jobs2'):.2f}x", f"{ratio('audit', 'jobs2'):.2f}x"),
+        ("--jobs 2 speed-up on two free cores (CPU)", f"{ideal('b_audit_cpu', 'b_jobs2_cpu'):.2f}x",
+         f"{ideal('audit_cpu', 'jobs2_cpu'):.2f}x"),
+        ("peak RSS, --jobs 1", f"{med('b_rss'):.0f} MB", f"{med('rss'):.0f} MB"),
+        ("after / before, audit CPU", "", f"{ratio('audit_cpu', 'b_audit_cpu'):.2f}"),
+    ]
+    same = all(r["b_same"] for r in rounds)
+    note = (f"Before (`--before {before}`) and after, run in the same rounds, back to back; "
+            f"the same jsonl output from both: {same}.")
+    return [note, "",
+            "| measure | before | after |", "|---|---:|---:|", *[f"| {a} | {b} | {c} |" for a, b, c in rows]]
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -206,6 +239,9 @@ def main() -> None:
     parser.add_argument("--update-doc", action="store_true", help=f"rewrite the results block of {DOC}")
     parser.add_argument("--src", type=Path, help="run the servicecheck of this src/ folder instead (PYTHONPATH), "
                         "e.g. an older commit's, for a before/after table")
+    parser.add_argument("--before", type=Path, help="also run the servicecheck of this src/ folder (an older "
+                        "commit's, e.g. from git archive) in every round, beside this one: a before/after table "
+                        "measured side by side")
     parser.add_argument("--stages", help=argparse.SUPPRESS)  # internal: print the stage split of this corpus
     parser.add_argument("--limit", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -227,6 +263,7 @@ def main() -> None:
         env.pop("SERVICECHECK_NO_CACHE", None)
         if args.src:
             env["PYTHONPATH"] = str(args.src.resolve())
+        env_before = {**env, "PYTHONPATH": str(args.before.resolve())} if args.before else None
         n = args.conversations
         corpus, double = tmp / f"corpus-{n}.jsonl", tmp / f"corpus-{2 * n}.jsonl"
         turns = make_corpus(args.corpus, n, corpus)
@@ -245,6 +282,10 @@ def main() -> None:
                 by_language.setdefault(str(json.loads(line).get("language")), line)
         first.write_text("".join(by_language.values()), encoding="utf-8")
         run([*audit, str(first), "-o", str(tmp / "first.out")], {**env, "SERVICECHECK_PREFILTER_AFTER": "1"}, tmp)
+        if env_before is not None:  # the older code's own pack cache (its module stamp differs)
+            run([*sc, "lint", "--no-config", *pack_args, str(small)], env_before, tmp)
+            run([*audit, str(first), "-o", str(tmp / "first.out")],
+                {**env_before, "SERVICECHECK_PREFILTER_AFTER": "1"}, tmp)
 
         rounds: list[dict[str, float]] = []
         for r in range(args.rounds):
@@ -255,6 +296,15 @@ def main() -> None:
             same = (tmp / "out1.jsonl").read_bytes() == (tmp / "out2.jsonl").read_bytes()
             rounds.append({"audit": one[0], "audit_cpu": one[2], "rss": one[1], "bare": bare["seconds"],
                            "bare_cpu": bare["cpu"], "jobs2": two[0], "jobs2_cpu": two[2], "same": float(same)})
+            if env_before is not None:
+                b1 = run([*audit, str(corpus), "-o", str(tmp / "outb1.jsonl"), "--jobs", "1"], env_before, tmp)
+                b2 = run([*audit, str(corpus), "-o", str(tmp / "outb2.jsonl"), "--jobs", "2"], env_before, tmp)
+                same_b = (tmp / "outb1.jsonl").read_bytes() == (tmp / "out1.jsonl").read_bytes() == (
+                    tmp / "outb2.jsonl").read_bytes()
+                rounds[-1].update({"b_audit": b1[0], "b_audit_cpu": b1[2], "b_rss": b1[1], "b_jobs2": b2[0],
+                                   "b_jobs2_cpu": b2[2], "b_same": float(same_b)})
+                print(f"    before: audit {b1[0]:.1f} s ({b1[2]:.1f} s CPU), --jobs 2 {b2[0]:.1f} s ({b2[2]:.1f} s CPU),"
+                      f" output identical to after: {same_b}; load {load()}", flush=True)
             print(f"  round {r + 1}: audit {one[0]:.1f} s ({one[2]:.1f} s CPU), lean floor {bare['seconds']:.2f} s "
                   f"({bare['cpu']:.2f} s CPU), --jobs 2 {two[0]:.1f} s ({two[2]:.1f} s CPU), outputs identical: "
                   f"{same}; load {load()}",
@@ -316,13 +366,16 @@ def main() -> None:
         stage_rows.append(f"| &nbsp;&nbsp;{key} (measured apart) | {stages[key]:.2f} | {share:.0f} % |")
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + (
         f" --conversations {n}" if not args.quick and n != 20_000 else "") + "".join(f" {a}" for a in pack_args) + (
-        f" --src {args.src}" if args.src else "")
+        f" --src {args.src}" if args.src else "") + (f" --before {args.before}" if args.before else "")
     header = (f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, {info['system']}; "
               f"load average {load_before} before, {load_after} after. Corpus: {n:,} conversations, "
               f"{turns:,} turns, cycled from the real corpus (corpus/*/*.jsonl) with fresh ids; learned detectors on. "
               f"{args.rounds} round(s); "
               f"ratios are medians of per-round ratios. Command: `{command}`.")
-    text = "\n".join([header, "", *table, "", *stage_rows])
+    blocks = [header, "", *table, "", *stage_rows]
+    if args.before:
+        blocks += ["", *before_after(rounds, args.before)]
+    text = "\n".join(blocks)
     print()
     print(text)
     if args.update_doc:

@@ -45,3 +45,29 @@ def test_prefilter_gives_the_hits_of_the_full_search(mode: str, monkeypatch: pyt
         assert all(f._db is not None for f in filters.values())
     else:
         assert all(f._probes for f in filters.values())
+
+
+@pytest.mark.parametrize(("source", "loose"), [
+    (r"^.*(^| )je reviens vers (vous|toi)( |$).*$", r"(| )je reviens vers (vous|toi)( |)"),  # ^.* and .*$ go
+    (r"a\.*$", r"a\.*$"),  # an escaped dot: as it is
+    (r"a\\.*$", r"a\\"),  # an escaped backslash, then .*$
+    (r"a[(^| )]b(^| )", r"a[(^| )]b(| )"),  # inside a class: as it is
+    (r"x[]( |$)](^| )", r"x[]( |$)](| )"),  # "]" first in a class is a member
+    (r"[^]](^| )", r"[^]](| )"),
+    (r"[[:alpha:](^| )]( |$)", r"[[:alpha:](^| )]( |)"),
+    (r"\(^| )(^| )", r"\(^| )(| )"),  # an escaped parenthesis is no group
+    (r"a\\(^| )", r"a\\(| )"),  # an escaped backslash, then a group
+])
+def test_regex_patterns_lose_only_their_word_edge_anchors(source: str, loose: str) -> None:
+    assert prefilter._loosen_anchors(source) == loose
+
+
+def test_every_signal_of_the_default_pack_is_prefiltered(monkeypatch: pytest.MonkeyPatch) -> None:
+    if prefilter.hyperscan_module() is None:
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv("SERVICECHECK_PREFILTER_AFTER", "1")
+    policyset = load_policies([], include_default=True)
+    matcher = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)
+    matcher.warm()
+    filters = matcher.__dict__["_prefilters"]
+    assert filters and all(f is not None and f._db is not None and not f.unfiltered for f in filters.values())

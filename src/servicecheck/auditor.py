@@ -90,7 +90,7 @@ class Auditor:
 
     def hits(self, conversation: Conversation, language: str | None, only: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """The signals of every turn: one ``{signal: Hit}`` per turn."""
-        wanted = set(only) if only is not None else None
+        wanted = frozenset(only) if only is not None else None
         return [
             self.matcher.match(t.text, t.speaker, language, conversation.kind, only=wanted, context=ctx)
             for t, ctx in zip(conversation.turns, contexts_of(conversation))
@@ -160,15 +160,18 @@ class Auditor:
 MAX_TURNS = 10_000
 
 
-def score_of(statuses: Iterable[PolicyStatus]) -> tuple[float | None, bool]:
-    """100 x passed weight / applicable weight; a failed critical policy scores 0 (auto-fail)."""
+def score_of(statuses: Iterable[PolicyStatus], fixed: str | None = None) -> tuple[float | None, bool]:
+    """100 x passed weight / applicable weight; a failed critical policy scores 0 (auto-fail).
+
+    ``fixed``: the score as if that policy had passed (a coaching delta).
+    """
     applicable = [s for s in statuses if s.status in ("pass", "fail")]
-    if any(s.critical and s.status == "fail" for s in applicable):
+    if any(s.critical and s.status == "fail" and s.id != fixed for s in applicable):
         return 0.0, True
     total = sum(s.weight for s in applicable)
     if not total:
         return None, False
-    passed = sum(s.weight for s in applicable if s.status == "pass")
+    passed = sum(s.weight for s in applicable if s.status == "pass" or s.id == fixed)
     return round(100.0 * passed / total, 1), False
 
 
@@ -191,8 +194,7 @@ def coaching_deltas(findings: list[Finding], statuses: list[PolicyStatus], score
             if per_policy[f.policy] > 1:
                 fixed_score[f.policy] = score
             else:
-                fixed = [replace(s, status="pass") if s.id == f.policy and s.status == "fail" else s for s in statuses]
-                fixed_score[f.policy] = score_of(fixed)[0]
+                fixed_score[f.policy] = score_of(statuses, fixed=f.policy)[0]
         out.append(replace(f, score_if_fixed=fixed_score[f.policy]))
     return tuple(out)
 

@@ -176,10 +176,19 @@ class SignalMatcher:
         return self.languages
 
     def _applicable(self, speaker: str, kind: str, only: Collection[str] | None) -> list[str]:
-        return [
-            name for name, sig in self.signals.items()
-            if (only is None or name in only) and applies(sig, speaker, kind)
-        ]
+        # Asked once a turn with a few speakers and kinds: the answers are kept (by value of ``only``).
+        key = (speaker, kind, None if only is None else only if isinstance(only, frozenset) else frozenset(only))
+        memo: dict[tuple[str, str, frozenset[str] | None], list[str]] = self.__dict__.setdefault("_applicable_memo", {})
+        found = memo.get(key)
+        if found is None:
+            found = [
+                name for name, sig in self.signals.items()
+                if (only is None or name in only) and applies(sig, speaker, kind)
+            ]
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = found
+        return found
 
     def _negated(self, norm: Normalized, start: int, lang: str) -> bool:
         negators = self._negators.get(lang)
@@ -333,6 +342,7 @@ class SignalMatcher:
         state.pop("_banks", None)
         state.pop("_prefilters", None)
         state.pop("_prefiltered", None)
+        state.pop("_applicable_memo", None)
         return state
 
     def match(

@@ -23,7 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,12 @@ def features(normalized_text: str) -> list[str]:
     Digits become ``<num>``, so "2 days" and "3 days" share a feature. A start
     marker makes "sorry" at the head of a turn a feature of its own.
     """
-    toks = ["<s>"]
-    for tok in normalized_text.split():
-        toks.append(_NUMBER if tok.isdigit() else tok)
-    out = dict.fromkeys(toks[1:])
-    for a, b in pairwise(toks):
-        out[f"{a} {b}"] = None
+    words = [_NUMBER if tok.isdigit() else tok for tok in normalized_text.split()]
+    out = dict.fromkeys(words)
+    prev = "<s>"
+    for word in words:  # tokens hold no space: no pair is also a word
+        out[f"{prev} {word}"] = None
+        prev = word
     return list(out)
 
 
@@ -174,8 +174,10 @@ class ModelBank:
         np = self._np
         get = self._index.get
         rows = [r for r in map(get, feats) if r is not None]
-        logits = self._bias + self._matrix[rows].sum(axis=0) if rows else self._bias
-        probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -40.0, 40.0)))
+        # The ufuncs themselves (ndarray.sum and np.clip are Python wrappers of add.reduce and of
+        # minimum/maximum): the same operations on the same values, a few microseconds less a turn.
+        logits = self._bias + np.add.reduce(self._matrix.take(rows, axis=0), axis=0) if rows else self._bias
+        probs = 1.0 / (1.0 + np.exp(-np.minimum(np.maximum(logits, -40.0), 40.0)))
         return dict(zip(self.signals, probs.tolist()))
 
     def top_features(self, signal: str, feats: Sequence[str], k: int = 5) -> list[tuple[str, float]]:

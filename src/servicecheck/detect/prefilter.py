@@ -58,6 +58,57 @@ def _approximate(body: str) -> str:
     return _GAP.sub(lambda m: "*" if m.group(1) == "0" else "+", body)
 
 
+def _loosen_anchors(source: str) -> str:
+    """A ``regex:`` pattern with its embedded anchors loosened, for the prefilter: it matches wherever the pattern does.
+
+    Hyperscan refuses ``^`` and ``$`` inside a pattern, and the lexicons write word edges as
+    ``(^| )`` and ``( |$)``: those groups become ``(| )`` and ``( |)`` (the empty string
+    anywhere instead of at an edge: a larger language, group numbers unchanged). Escapes and
+    character classes are copied as they are; anything else stays refused, and its signal
+    searched in full as before. A leading ``^.*`` and a trailing ``.*$`` are dropped (any
+    match of the pattern holds a match of the rest): with them, a database of several
+    patterns missed matches that each pattern alone reports (the known multi-pattern bug
+    of some Hyperscan builds with ``^.*`` patterns, gliwka/hyperscan-java#231).
+    """
+    out: list[str] = []
+    i, n = 0, len(source)
+    in_class = False
+    while i < n:
+        c = source[i]
+        if c == "\\":
+            out.append(source[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            end = source.find(":]", i + 2) + 2 if source.startswith("[:", i) else 0  # [[:alpha:]]
+            step = end - i if end > i + 3 else 1
+            in_class = step > 1 or c != "]"
+            out.append(source[i : i + step])
+            i += step
+            continue
+        if c == "[":  # a class: "]" right after "[" or "[^" is a member, not its end
+            j = i + 1 + (source.startswith("^", i + 1))
+            j += source.startswith("]", j)
+            out.append(source[i:j])
+            in_class = True
+            i = j
+            continue
+        for edge, loose in (("(^| )", "(| )"), ("( |$)", "( |)")):
+            if source.startswith(edge, i):
+                out.append(loose)
+                i += len(edge)
+                break
+        else:
+            out.append(c)
+            i += 1
+    loose = "".join(out)
+    loose = loose.removeprefix("^.*")
+    escapes = len(loose[:-3]) - len(loose[:-3].rstrip("\\"))
+    if loose.endswith(".*$") and escapes % 2 == 0:  # an unescaped "." before "*$"
+        loose = loose[:-3]
+    return loose
+
+
 # What may match of one signal: the indexes of its patterns, and of its exceptions, that may
 # (``None``: unknown, any may); ``()``: none does.
 Subset = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
@@ -70,8 +121,8 @@ class Prefilter:
 
     With Hyperscan (the ``hyperscan`` wheel), one database holds every pattern and
     every exception of every signal in the language, loosened (:func:`_approximate`)
-    and matched on the padded text's UTF-8 bytes (``regex:`` ones, as written, on the
-    text in a second database). A pattern it does not report has no match anywhere;
+    and matched on the padded text's UTF-8 bytes (``regex:`` ones, their word-edge anchors
+    loosened by :func:`_loosen_anchors`, on the text in a second database). A pattern it does not report has no match anywhere;
     a signal is then searched with an alternation of only the patterns reported, in
     their order (the same leftmost-first matches: the others never match), and its
     exceptions likewise, or not at all. The databases take seconds to compile, so
@@ -94,7 +145,7 @@ class Prefilter:
                         exprs.append((" (?:" + _approximate(pattern.body) + ")").encode("utf-8"))
                         self.owners.append((name, section, i))
                     else:
-                        raw.append(str(pattern.raw).encode("utf-8"))
+                        raw.append(_loosen_anchors(str(pattern.raw)).encode("utf-8"))
                         self.raw_owners.append((name, section, i))
         self._db: Any = None
         self._raw_db: Any = None

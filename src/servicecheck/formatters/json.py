@@ -22,10 +22,15 @@ from servicecheck.formatters._common import (
 from servicecheck.formatters.base import BaseFormatter
 from servicecheck.model import InputProblem, Report, Result
 
+# The jsonl line encoder, made once (json.dumps makes one a call when given options).
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
+
 
 def _dumps(obj: Any, *, indent: int | None = None) -> str:
     # Metadata and finding details come from inputs and rules: never let an odd
     # value (a date, a set) crash the report, print it as text instead.
+    if indent is None:
+        return _LINE_ENCODER.encode(obj)
     separators = None if indent else (",", ":")
     return json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators, default=str, allow_nan=False)
 

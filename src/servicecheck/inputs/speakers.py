@@ -73,6 +73,7 @@ DEFAULT_SPEAKERS: dict[str, str] = {
 _PARENS = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
 _TRAILING_NUMBER = re.compile(r"[\s_#-]*\d+$")
 _SPACES = re.compile(r"[\s_]+")
+_RESOLVED_SIZE = 4096  # speaker names whose role is kept
 
 
 def normalise_name(name: str) -> str:
@@ -119,6 +120,7 @@ class SpeakerMap:
         self._table = table
         self._user = {normalise_name(str(n)) for n in (speakers or {})}
         self.agent_speaker = normalise_name(agent_speaker) if agent_speaker else None
+        self._resolved: dict[str, str | None] = {}  # resolve()'s answers: a file names few speakers, many times
 
     def lookup(self, name: str) -> str | None:
         """The role a table gives ``name`` (or ``agent`` for the agent speaker), else None."""
@@ -140,9 +142,15 @@ class SpeakerMap:
 
     def resolve(self, name: str) -> str | None:
         """Like :meth:`lookup`, but with ``agent_speaker`` set, unknown speakers are customers."""
+        resolved = self._resolved
+        if name in resolved:
+            return resolved[name]
         role = self.lookup(name)
         if role is None and self.agent_speaker and normalise_name(name):
-            return "customer"
+            role = "customer"
+        if len(resolved) >= _RESOLVED_SIZE:
+            resolved.clear()
+        resolved[name] = role
         return role
 
     def known(self, name: str) -> bool:

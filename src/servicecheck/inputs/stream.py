@@ -27,6 +27,7 @@ from typing import TextIO
 from ..model import Conversation, InputProblem
 from .common import MAX_WHOLE_BYTES, ReadContext, too_large
 from .detect import detect_format
+from .jsonfast import convert_fast
 from .jsonpos import JSONPosError, loads
 from .jsonread import convert_json
 from .jsonsource import JsonSource
@@ -143,11 +144,21 @@ def _bounded_lines(fh: TextIO) -> Iterator[str]:
         yield line
 
 
-def convert_jsonl_line(ctx: ReadContext, number: int, text: str, stop: int) -> Iterator[Conversation | InputProblem]:
-    """The conversations (and problems) of one JSONL line, as :func:`jsonl_lines` gives it."""
+def convert_jsonl_line(
+    ctx: ReadContext, number: int, text: str, stop: int, *, fast: bool = True
+) -> Iterator[Conversation | InputProblem]:
+    """The conversations (and problems) of one JSONL line, as :func:`jsonl_lines` gives it.
+
+    ``fast``: try :func:`~servicecheck.inputs.jsonfast.convert_fast` first (the same
+    results; ``False`` parses every line with positions, as tests compare).
+    """
     if stop == TOO_LONG:
         ctx.next_id()
         yield ctx.problem(too_large("a line"), number)
+        return
+    items = convert_fast(ctx, number, text, stop) if fast else None
+    if items is not None:
+        yield from items
         return
     index = LineIndex(text, first_line=number)
     try:

@@ -183,9 +183,18 @@ def _scan_opaque(text: str) -> list[tuple[int, int, str]]:
         return []
     safe = _SURROGATES.sub("\ufffd", text)  # RE2 needs valid UTF-8; same length
     found: list[tuple[int, int, str]] = []
-    for m in _OPAQUE_SCAN.finditer(safe):
+    # RE2 runs on the UTF-8 bytes, and byte offsets become character offsets here, counted on
+    # from the previous match (its str interface maps every offset of every group in Python).
+    data = safe.encode("utf-8")
+    ascii_only = len(data) == len(safe)
+    seen_bytes = seen_chars = 0
+    for m in _OPAQUE_SCAN.finditer(data):
         kind = m.lastgroup or ""
         start, end = m.span()
+        if not ascii_only:
+            seen_chars += len(data[seen_bytes:start].decode("utf-8"))
+            seen_bytes = start
+            start, end = seen_chars, seen_chars + len(data[start:end].decode("utf-8"))
         if kind == "url":
             while end > start + 4 and text[end - 1] in _URL_TRAILING:
                 end -= 1

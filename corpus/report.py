@@ -112,10 +112,10 @@ def main() -> None:
                 real, wrote = real_only(tmp / f"{lang}-{split}.jsonl")
                 parts.append(table(f"{lang}: corpus {split} split, real conversations", run(real)))
                 if wrote.stat().st_size:
-                    written.append(table(f"{lang}: corpus {split} split, real customer turns with written agent "
-                                         "replies (agent tags on written text)", run(wrote)))
+                    written.append(table(f"{lang}: corpus {split} split, conversations written for the corpus "
+                                         "in whole or in part (agent replies at least)", run(wrote)))
         if written:
-            parts.append("### Written agent replies (not real text: for reference only)\n")
+            parts.append("### Written text (not real: for reference only; the dev sets were tuned on)\n")
             parts += written
         if YARDSTICK.is_file():
             parts.append("### Real text: the project's yardstick (`../shared/devset/real_twitter_en.jsonl`)\n")

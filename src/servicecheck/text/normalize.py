@@ -135,6 +135,8 @@ def _fold_char(ch: str) -> str:
             c = "'"
         elif c in _QUOTES:
             c = '"'
+        elif c in _HYPHENS:  # "⁻" decomposes to "−": fold it as "−" itself folds, or a second pass differs
+            c = "-"
         out.append(c)
     return "".join(out)
 

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from servicecheck.evaluate import AGENT_TAGS, CUSTOMER_TAGS, expected_findings
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEVSET = SHARED / "devset" / "synthetic_conversations.jsonl"
@@ -41,9 +43,6 @@ EVAL_SETS = {"en": EVAL_DIR / "en_support_threads.jsonl", "fr": EVAL_DIR / "fr_l
 BLIND_SETS = {"en": EVAL_DIR / "en_blind_threads.jsonl", "fr": EVAL_DIR / "fr_blind_chats.jsonl"}
 BEGIN, END = "<!-- accuracy tables: begin -->", "<!-- accuracy tables: end -->"
 
-AGENT_TAGS = ("THANK", "APOLOGY", "EMPATHY", "SOLVE", "DEFLECTION", "REFUSAL", "JUSTIFICATION", "BOUNDARY",
-              "AGENT_INCIVILITY")
-CUSTOMER_TAGS = ("INCIVILITY", "COMPLAINT")
 TAGS = AGENT_TAGS + CUSTOMER_TAGS
 TURN_POLICIES = ("no-deflection", "agent-civility", "incivility-never-ignored", "refusal-explained")
 CONVERSATION_POLICIES = ("always-thank", "least-complaint-handling")
@@ -72,36 +71,11 @@ def short_policy(policy_id: str) -> str:
 
 
 def implied_findings(conv: Mapping[str, Any], tags: Sequence[Sequence[str]]) -> dict[str, set[Key]]:
-    """The findings the default pack must report on ``conv`` if its turns carry ``tags`` (SPEC section 4)."""
-    cid = conv["id"]
-    speakers = [t["speaker"] for t in conv["turns"]]
-    agent = [i for i, s in enumerate(speakers) if s == "agent"]
-    out: dict[str, set[Key]] = defaultdict(set)
+    """The findings the default pack must report on ``conv`` if its turns carry ``tags`` (SPEC section 4).
 
-    def agent_turns_after(i: int, n: int) -> list[int]:
-        return [j for j in agent if j > i][:n]
-
-    for i, ts in enumerate(tags):
-        if "DEFLECTION" in ts:
-            out["no-deflection"].add((cid, i + 1))
-        if "AGENT_INCIVILITY" in ts:
-            out["agent-civility"].add((cid, i + 1))
-        # incivility: empathy, an apology or a boundary within the next two agent turns
-        if "INCIVILITY" in ts and not any(
-            {"EMPATHY", "APOLOGY", "BOUNDARY"} & set(tags[j]) for j in agent_turns_after(i, 2)
-        ):
-            out["incivility-never-ignored"].add((cid, i + 1))
-        # a refusal needs its reason in the same turn or the next agent turn
-        if "REFUSAL" in ts and not any("JUSTIFICATION" in tags[j] for j in [i, *agent_turns_after(i, 1)]):
-            out["refusal-explained"].add((cid, i + 1))
-    if agent and not any("THANK" in tags[j] for j in agent):
-        out["always-thank"].add((cid, None))
-    complaints = [i for i, ts in enumerate(tags) if "COMPLAINT" in ts]
-    if complaints:
-        after = set().union(*(set(tags[j]) for j in agent if j > complaints[0]))
-        if not after & {"EMPATHY", "APOLOGY"} or "SOLVE" not in after:
-            out["least-complaint-handling"].add((cid, None))
-    return out
+    The rules are :func:`servicecheck.evaluate.expected_findings`'s (LABELING.md, "Policy outcomes").
+    """
+    return expected_findings(conv["id"], [t["speaker"] for t in conv["turns"]], tags)
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:

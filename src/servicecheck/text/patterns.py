@@ -455,6 +455,29 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, (len(text) if nxt == -1 else nxt)
 
 
+class _CharSpans:
+    """Character spans in a non-ASCII text of the byte spans of matches in ``b" " + text + b" "`` (UTF-8), by start.
+
+    A match spans ``[bs, be)`` from its first token byte to the space after its last
+    token. Offsets are counted on from the previous match, never from 0: decoding the
+    whole prefix per match was quadratic on long non-ASCII turns. (An ASCII text needs
+    no decoding: the spans are ``(bs - 1, be - 2)``, computed inline by the callers.)
+    """
+
+    __slots__ = ("padded", "seen_bytes", "seen_chars")
+
+    def __init__(self, padded: bytes) -> None:
+        self.padded = padded
+        self.seen_bytes = self.seen_chars = 0
+
+    def __call__(self, bs: int, be: int) -> tuple[int, int]:
+        padded = self.padded
+        self.seen_chars += len(padded[self.seen_bytes : bs].decode("utf-8"))
+        self.seen_bytes = bs
+        start = self.seen_chars - 1
+        return start, start + len(padded[bs : be - 1].decode("utf-8"))
+
+
 class PatternSet:
     """Several patterns searched together: one RE2 alternation, plus any ``regex:`` patterns.
 
@@ -487,25 +510,16 @@ class PatternSet:
 
     def _alternation(self, text: str, combined: object, index: list[int]) -> Iterator[tuple[int, int, int]]:
         padded = (" " + text + " ").encode("utf-8")
-        ascii_only = len(padded) == len(text) + 2
+        span = None if len(padded) == len(text) + 2 else _CharSpans(padded)
         pos = 0
         n = len(padded)
-        # Byte -> character offsets are counted on from the previous match, never from 0:
-        # decoding the whole prefix per match was quadratic on long non-ASCII turns.
-        seen_bytes, seen_chars = 0, 0
         while pos < n:
             m = combined.search(padded, pos)  # type: ignore[attr-defined]
             if m is None:
                 return
             group = m.lastindex or 1
             bs, be = m.span(group)
-            if ascii_only:
-                start, end = bs - 1, be - 2
-            else:
-                seen_chars += len(padded[seen_bytes:bs].decode("utf-8"))
-                seen_bytes = bs
-                start = seen_chars - 1
-                end = start + len(padded[bs : be - 1].decode("utf-8"))
+            start, end = (bs - 1, be - 2) if span is None else span(bs, be)
             yield index[group - 1], start, end
             pos = bs  # the next match starts at a later token (overlaps allowed)
 
@@ -527,11 +541,10 @@ class PatternSet:
         on new text far faster than the signal's whole alternation.
         """
         padded = (" " + text + " ").encode("utf-8")
-        ascii_only = len(padded) == len(text) + 2
+        span = None if len(padded) == len(text) + 2 else _CharSpans(padded)
         regexes = [self.patterns[i]._regex for i in index]
         pending = [r.search(padded) for r in regexes]  # type: ignore[attr-defined]
         pos = 0
-        seen_bytes, seen_chars = 0, 0
         while True:
             best = -1
             best_start = len(padded)
@@ -544,13 +557,7 @@ class PatternSet:
                 return
             m = pending[best]
             bs, be = m.start() + 1, m.end()
-            if ascii_only:
-                start, end = bs - 1, be - 2
-            else:
-                seen_chars += len(padded[seen_bytes:bs].decode("utf-8"))
-                seen_bytes = bs
-                start = seen_chars - 1
-                end = start + len(padded[bs : be - 1].decode("utf-8"))
+            start, end = (bs - 1, be - 2) if span is None else span(bs, be)
             yield index[best], start, end
             pos = bs
 

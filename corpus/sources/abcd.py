@@ -14,15 +14,12 @@ The "delexed" copy and the scenario details are not used, except flow/subflow in
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
+from pathlib import Path
 
-
-def split_of(cid: str) -> str:
-    """Deterministic split by conversation: 70 % train, 15 % dev, 15 % test (as in ibm_twitter.py)."""
-    h = int(hashlib.sha1(cid.encode()).hexdigest()[:8], 16) % 100
-    return "train" if h < 70 else "dev" if h < 85 else "test"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ibm_twitter import split_of
 
 
 def convert(conv: dict) -> dict:

@@ -18,21 +18,17 @@ Reserved sids and the ids in --exclude files (e.g. ../shared/devset/hvb_calls_en
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ibm_twitter import ids_in, split_of
+
 RESERVED = {"0002f70f7386445b", "004860b1ab2e4c88", "0091a706bc604188"}
 ROLES = {"agent": "agent", "caller": "customer"}
 MARKER = re.compile(r"\[[^\]]*\]|<[^>]*>")
-
-
-def split_of(cid: str) -> str:
-    """Deterministic split by conversation: 70 % train, 15 % dev, 15 % test (as in ibm_twitter.py)."""
-    h = int(hashlib.sha1(cid.encode()).hexdigest()[:8], 16) % 100
-    return "train" if h < 70 else "dev" if h < 85 else "test"
 
 
 def is_speech(text: str) -> bool:
@@ -60,10 +56,7 @@ def main() -> None:
     ap.add_argument("--exclude", action="append", default=[], type=Path,
                     help="a JSONL file whose conversation ids are left out (repeatable)")
     a = ap.parse_args()
-    excluded = {"hvb:" + sid for sid in RESERVED}
-    for path in a.exclude:
-        with path.open(encoding="utf-8") as f:
-            excluded |= {json.loads(line)["id"] for line in f if line.strip()}
+    excluded = {"hvb:" + sid for sid in RESERVED} | ids_in(a.exclude)
     for path in sorted(a.raw_dir.glob("*.json")):
         if "hvb:" + path.stem in excluded:
             continue

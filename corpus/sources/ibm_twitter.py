@@ -21,6 +21,15 @@ import sys
 from pathlib import Path
 
 
+def ids_in(paths: list[Path]) -> set[str]:
+    """The conversation ids of JSONL files (the ``--exclude`` files of the source scripts)."""
+    ids: set[str] = set()
+    for path in paths:
+        with path.open(encoding="utf-8") as f:
+            ids |= {json.loads(line)["id"] for line in f if line.strip()}
+    return ids
+
+
 def split_of(cid: str) -> str:
     """Deterministic split by conversation: 70 % train, 15 % dev, 15 % test."""
     h = int(hashlib.sha1(cid.encode()).hexdigest()[:8], 16) % 100
@@ -65,10 +74,7 @@ def main() -> None:
     ap.add_argument("--exclude", action="append", default=[], type=Path,
                     help="a JSONL file whose conversation ids are left out (repeatable)")
     a = ap.parse_args()
-    excluded = set()
-    for path in a.exclude:
-        with path.open(encoding="utf-8") as f:
-            excluded |= {json.loads(line)["id"] for line in f if line.strip()}
+    excluded = ids_in(a.exclude)
     seen_text = set()
     for file in ("dev.json", "test.json"):
         data = json.loads((a.repo / file).read_text(encoding="utf-8"))

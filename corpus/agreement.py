@@ -17,11 +17,20 @@ import json
 import sys
 from pathlib import Path
 
-from servicecheck.evaluate import AGENT_TAGS, CUSTOMER_TAGS, DERIVED_POLICIES, TAG_SPEAKER, expected_findings
+from servicecheck.evaluate import (
+    AGENT_TAGS,
+    CUSTOMER_TAGS,
+    DERIVED_POLICIES,
+    TAG_SPEAKER,
+    Counts,
+    expected_findings,
+    read_labels,
+)
 
 
-def read_labels(path: Path) -> dict[str, list[list[str]]]:
-    return {row["id"]: row["turns"] for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if row}
+def tags_by_id(path: Path) -> dict[str, list[list[str]]]:
+    """A labels file, checked as ``servicecheck evaluate`` checks it: conversation id -> tag lists."""
+    return {cid: turns for cid, (_line, turns) in read_labels(str(path)).items()}
 
 
 def kappa(both: int, only_a: int, only_b: int, neither: int) -> float:
@@ -35,7 +44,8 @@ def kappa(both: int, only_a: int, only_b: int, neither: int) -> float:
 
 
 def f1(both: int, only_a: int, only_b: int) -> float:
-    return 2 * both / (2 * both + only_a + only_b) if both or only_a or only_b else float("nan")
+    """The F1 of one pass measured against the other (symmetric)."""
+    return float(Counts(tp=both, fp=only_b, fn=only_a).scores()["f1"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("second", type=Path)
     a = ap.parse_args(argv)
     convs = {c["id"]: c for c in map(json.loads, a.conversations.read_text(encoding="utf-8").splitlines()) if c}
-    first, second = read_labels(a.first), read_labels(a.second)
+    first, second = tags_by_id(a.first), tags_by_id(a.second)
     ids = [cid for cid in second if cid in first and cid in convs]
     missing = [cid for cid in second if cid not in first or cid not in convs]
     if missing:

@@ -9,9 +9,10 @@ the lexicons are tuned, so that dev figures for learned signals are then optimis
 servicecheck's own training (servicecheck.train: thresholds chosen out of fold, a
 model kept only where it beats the patterns). It writes into
 policies/service-standards/: models/<signal>.<lang>.json, the `model` block of
-each signals/<signal>.yaml, and models/training-data.jsonl.gz (the train-split
-turns, which `servicecheck train` builds on). The test split is never read here:
-it is the blind split.
+each signals/<signal>.yaml, and models/training-data.jsonl.gz (the turns trained on,
+which `servicecheck train` builds on), less the turns of sources whose text may not be
+redistributed (NOT_SHIPPED: the models learn from them, the pack does not carry their text).
+The test split is never read here: it is the blind split.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ sys.path.insert(0, str(HERE))
 from split import LANGS, pairs  # noqa: E402
 
 from servicecheck.policy.loader import load_policies  # noqa: E402
-from servicecheck.train import TurnExample, train_models, write_pack  # noqa: E402
+from servicecheck.train import TRAINING_DATA, TurnExample, train_models, write_pack, write_training_data  # noqa: E402
 from servicecheck.detect.linear import turn_contexts  # noqa: E402
 from servicecheck.evaluate import TAG_SPEAKER  # noqa: E402
 
@@ -38,6 +39,11 @@ from servicecheck.evaluate import TAG_SPEAKER  # noqa: E402
 # registers. Their blind twins (*_blind_*) are never trained on.
 SYNTHETIC = [HERE.parent / "tests" / "data" / "eval" / name
              for name in ("en_support_threads.jsonl", "fr_live_chats.jsonl")]
+
+
+# Sources trained on whose text stays out of the shipped training data (no licence to
+# redistribute it: corpus/split.py IDS_ONLY keeps only their ids and labels in the repository).
+NOT_SHIPPED = frozenset({"complaints_social_media"})
 
 
 def _read_pairs(conv_file: Path):
@@ -87,6 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pack"
         write_pack(PACK, out, reports, examples)
+        write_training_data(out / TRAINING_DATA, [e for e in examples if e.source not in NOT_SHIPPED])
         if (PACK / "models").is_dir():
             for old in (PACK / "models").glob("*.json"):
                 old.unlink()

@@ -7,6 +7,10 @@ Every corpus file ``corpus/<lang>/<name>.jsonl`` has its labels beside it in
 ``<name>.labels.jsonl`` (same order); a conversation's split is its
 ``metadata.split`` (set by the source scripts: 70 / 15 / 15 by a hash of the id).
 The test split is the blind one: score it once per release.
+
+A source whose text may not be redistributed keeps only its labels (with the ids) in the
+repository, and a script that rebuilds the conversations beside them from the public source
+(``IDS_ONLY``): until it is run, that file is left out, with a warning.
 """
 from __future__ import annotations
 
@@ -17,10 +21,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LANGS = ("en", "fr")
 SPLITS = ("train", "dev", "test")
+# Corpus files kept as ids and labels only (the source states no licence), and how to rebuild each.
+IDS_ONLY = {
+    "en/complaints_social.jsonl": "python corpus/sources/complaints_social.py complaints-data.csv",
+}
 
 
 def pairs(lang: str):
     """(conversation, labels) of every labelled corpus file of one language, in file order."""
+    for rel, command in IDS_ONLY.items():
+        if rel.startswith(lang + "/") and not (HERE / rel).is_file():
+            print(f"corpus: {rel} is not built (ids and labels only in the repository): left out; "
+                  f"rebuild it with `{command} > corpus/{rel}`", file=sys.stderr)
     for conv_file in sorted((HERE / lang).glob("*.jsonl")):
         if conv_file.name.endswith(".labels.jsonl"):
             continue

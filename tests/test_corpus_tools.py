@@ -93,3 +93,28 @@ def test_every_corpus_file_has_valid_labels_in_the_same_order(conv_file: Path, l
             # text written whole is training or tuning data; only written replies to a real
             # tweet follow that tweet into the blind split
             assert conv["metadata"]["split"] != "test", conv["id"]
+
+
+split = _script("split")
+
+
+def test_a_labels_file_without_its_conversations_is_an_ids_only_source_with_a_rebuild_script() -> None:
+    """Labels kept without their text are those of a source that may not be redistributed; each
+    names its tweets by id, one customer turn each, and the script that rebuilds them exists."""
+    orphans = sorted(
+        f"{p.parent.name}/{p.name[: -len('.labels.jsonl')]}.jsonl"
+        for lang in ("en", "fr")
+        for p in (CORPUS / lang).glob("*.labels.jsonl")
+        if not p.with_name(p.name[: -len(".labels.jsonl")] + ".jsonl").is_file()
+    )
+    assert set(orphans) <= set(split.IDS_ONLY), orphans
+    for rel, command in split.IDS_ONLY.items():
+        script = CORPUS.parent / command.split()[1]
+        assert script.is_file(), command
+        labels = [json.loads(line) for line in (CORPUS / rel.replace(".jsonl", ".labels.jsonl")).read_text(
+            encoding="utf-8").splitlines() if line.strip()]
+        ids = [lab["id"] for lab in labels]
+        assert len(ids) == len(set(ids)) > 1000
+        for lab in labels:
+            assert lab["id"].startswith("complaints:") and lab["id"][len("complaints:"):].isdigit(), lab["id"]
+            assert len(lab["turns"]) == 1 and all(TAG_SPEAKER[tag] == "customer" for tag in lab["turns"][0]), lab

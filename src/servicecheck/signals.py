@@ -252,12 +252,15 @@ class SignalMatcher:
         filters: dict[str, Prefilter | None] = self.__dict__.setdefault("_prefilters", {})
         seen: dict[str, int] = self.__dict__.setdefault("_prefiltered", {})
         seen[lang] = count = seen.get(lang, 0) + 1
-        if lang not in filters or count == prefilter_after():
+        after = self.__dict__.get("_prefilter_after")
+        if after is None:  # read once (the environment, ~1 us), not on every turn
+            after = self.__dict__["_prefilter_after"] = prefilter_after()
+        if lang not in filters or count == after:
             # A Hyperscan database takes seconds to compile: until a run has matched enough
             # turns to pay for it, one already in the cache is used, else the RE2 probes.
             compiled = {name: c for (name, lg), c in self._compiled.items() if lg == lang}
             try:
-                filters[lang] = Prefilter(compiled, build=count >= prefilter_after()) if compiled else None
+                filters[lang] = Prefilter(compiled, build=count >= after) if compiled else None
             except Exception:  # noqa: BLE001 - a prefilter that cannot be built: each signal's own search works
                 filters[lang] = None
         prefilter = filters[lang]
@@ -347,6 +350,7 @@ class SignalMatcher:
         state.pop("_banks", None)
         state.pop("_prefilters", None)
         state.pop("_prefiltered", None)
+        state.pop("_prefilter_after", None)
         state.pop("_applicable_memo", None)
         return state
 

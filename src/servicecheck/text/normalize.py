@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from bisect import bisect_left
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -331,7 +332,6 @@ _MAY_INCLUDE = re.compile(  # symbol first, no letter before it: a cheap scan
     r"|-(?:es|e)(?!" + _LETTER + r")"
 )
 _THRICE = re.compile(r"(.)\1\1", re.DOTALL)  # any character three times in a row: where _STRETCHED may match
-_JOINERS = frozenset("'-.,:")  # the symbols _join_words may drop or merge
 # A joiner glued between a letter or digit and another: _join_flat joins or drops nothing without one
 # (both its neighbours must be letter or digit runs, with no whitespace between).
 _GLUED_JOINER = re.compile(r"[-'.,:](?<=[^\W_].)(?=[^\W_])")
@@ -377,8 +377,9 @@ def _flat_tokens(
     else:
         ost = list(map(smap.__getitem__, starts))
         oen = [emap[e - 1] for e in ends]
-    if _GLUED_JOINER.search(stream):
-        toks, ost, oen = _join_flat(toks, ost, oen, pieces)
+    glued_joiners = [m.start() for m in _GLUED_JOINER.finditer(stream)]
+    if glued_joiners:  # the tokens they are (a joiner is a token of its own, at that stream offset)
+        toks, ost, oen = _join_flat(toks, ost, oen, pieces, [bisect_left(starts, at) for at in glued_joiners])
     text = " ".join(toks)
     if _THRICE.search(text) and _STRETCHED.search(text):  # a letter run of 3+ lies inside one letter token
         toks = [_squeeze(t) if len(t) > 2 and _kind(t) == "L" and _STRETCHED.search(t) else t for t in toks]
@@ -402,9 +403,14 @@ def _flat_tokens(
 
 
 def _join_flat(
-    toks: list[str], ost: list[int], oen: list[int], pieces: list[str]
+    toks: list[str], ost: list[int], oen: list[int], pieces: list[str], joiners: list[int]
 ) -> tuple[list[str], list[int], list[int]]:
-    """:func:`_join_words` on flat lists: only the joiner symbols are looked at, the rest is copied in slices."""
+    """:func:`_join_words` on flat lists: only the joiner tokens ``joiners`` are looked at, the rest is copied in slices.
+
+    ``joiners`` (ascending) must hold every joiner glued between a letter or digit and
+    another (:data:`_GLUED_JOINER`): no other can join or go, and looking at one only
+    copies the tokens before it, which the next slice copies anyway.
+    """
     n = len(toks)
 
     def glued(k: int) -> bool:  # no whitespace before token k, and neither it nor its neighbour is opaque
@@ -414,7 +420,7 @@ def _join_flat(
     out_s: list[int] = []
     out_e: list[int] = []
     last = 0
-    for i in [k for k, t in enumerate(toks) if t in _JOINERS]:
+    for i in joiners:
         if i < last:
             continue
         out_t += toks[last:i]

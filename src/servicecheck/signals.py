@@ -294,7 +294,7 @@ class SignalMatcher:
         ``may``: the prefilter's answer for this text (which exceptions may match).
         """
         specs = self._model_specs.get(lang)
-        if not specs or not any(n in specs for n in names):
+        if not specs or specs.keys().isdisjoint(names):
             return
         bank = self._bank(lang)
         if bank is None:
@@ -389,8 +389,9 @@ class SignalMatcher:
                 continue
             # Transcripts: one pass of a set of every pattern first (lint's few units skip its build).
             may = self._may_match(lang, norm, names) if kind == "transcript" else None
-            for name in names:
-                subset = may.get(name, NOTHING) if may is not None else None
+            # With a prefilter, only the signals it reported: the others have no pattern that can match.
+            for name in names if may is None else [n for n in names if n in may]:
+                subset = may[name] if may is not None else None
                 if subset is not None and subset[0] == ():
                     continue  # no pattern of it can match
                 # the evidence is the match of the first-listed pattern (the strongest), then the earliest

@@ -161,6 +161,8 @@ def test_original_span_stays_inside_the_text(text: str, a: int, b: int) -> None:
 # ---------------------------------------------------------------- the fast path (issue 11)
 
 import importlib
+from array import array
+from unittest.mock import patch
 
 _N = importlib.import_module("servicecheck.text.normalize")
 _EDGY = list("aAbcdeEilnst sS  ''’-‐.,:·()[]{}@#_%$/!?0123456789") + [
@@ -214,6 +216,33 @@ def _fold_reference(text: str) -> tuple[str, list[int] | None, list[int] | None]
     return "".join(chars), starts, ends
 
 
+def _scan_reference(text: str) -> list[tuple[int, int, str]]:
+    """The opaque scan by the regex's group names, on every text (no quick test of its characters first)."""
+    data = _N._SURROGATES.sub("\ufffd", text).encode("utf-8")
+    found = []
+    for m in _N._OPAQUE_SCAN.finditer(data):
+        kind = m.lastgroup
+        start = len(data[: m.start()].decode("utf-8"))
+        end = start + len(m.group().decode("utf-8"))
+        if kind == "url":
+            while end > start + 4 and text[end - 1] in _N._URL_TRAILING:
+                end -= 1
+        elif kind in ("handle", "pseudo", "hashtag"):
+            if start > 0 and _N._WORDCHAR.match(text[start - 1]):
+                continue
+            if kind == "pseudo" and end < len(text) and _N._WORDCHAR.match(text[end]):
+                continue
+        found.append((start, end, "hashtag" if kind == "hashtag" else "opaque"))
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_EDGY + ["www.x", "WwW.a", "HTTPS://b", "hTtP://c", "\ud800", "a_b_c"]), max_size=40)
+       .map("".join))
+def test_opaque_scan_gives_the_reference_spans(text: str) -> None:
+    assert _N._scan_opaque(text) == _scan_reference(text)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_EDGY), max_size=40).map("".join))
 def test_fast_path_gives_the_reference_tokens(text: str) -> None:
@@ -223,6 +252,11 @@ def test_fast_path_gives_the_reference_tokens(text: str) -> None:
     assert (smap is None) == (ref_smap is None)
     if smap is not None:
         assert list(smap) == ref_smap and list(emap) == ref_emap
+        # a long text's maps are machine-int arrays: the same values
+        with patch.object(_N, "_SHORT_TEXT", 0):
+            long_stream, long_smap, long_emap = _N._fold_stream(text)
+        assert isinstance(long_smap, array) and isinstance(long_emap, array)
+        assert long_stream == stream and list(long_smap) == ref_smap and list(long_emap) == ref_emap
     for table in ({}, prepare_spellings(_TABLE)):
         fast = _N._fast_tokens(stream, smap, emap, table)
         if fast is not None:

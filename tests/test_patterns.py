@@ -145,3 +145,33 @@ def test_matches_fall_on_token_boundaries(text: str) -> None:
             assert 0 <= start < end <= len(norm)
             assert start == 0 or norm[start - 1] == " "
             assert end == len(norm) or norm[end] == " "
+
+
+def test_the_wheels_own_search_is_probed_and_used() -> None:
+    from servicecheck.text import patterns
+
+    assert patterns._native_search_works()  # the google-re2 of the dev environment: the fast path is tested
+    regex = compile_pattern("b c")._regex
+    data = b" a b c b c "
+    for pos in range(len(data) + 1):
+        m = regex.search(data, pos, len(data))  # type: ignore[attr-defined]
+        assert tuple(patterns._searcher(regex)(data, pos, len(data))[0]) == (m.span() if m else (-1, -1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab c.,!?'-é")), max_size=40), st.sets(st.integers(0, 4)))
+def test_candidates_searched_one_by_one_match_the_alternation(text: str, only: set[int]) -> None:
+    """The prefilter's path (each candidate by its own regex) gives the alternation's matches, fast search or not."""
+    from unittest.mock import patch
+
+    from servicecheck.text import patterns
+
+    sources = ["a b", "a", "b * c", "(a|b) ~1 c", "é"]
+    pset = PatternSet([compile_pattern(s) for s in sources])
+    norm = normalize(text).text
+    # the prefilter's contract: a pattern left out has no match; any others may be in
+    index = sorted(only | {i for i, p in enumerate(pset.patterns) if any(True for _ in p.finditer(norm))})
+    whole = list(pset.finditer(norm))
+    assert list(pset.finditer(norm, index)) == whole
+    with patch.object(patterns, "_NATIVE", [False]):
+        assert list(pset.finditer(norm, index)) == whole

@@ -71,3 +71,16 @@ def test_every_signal_of_the_default_pack_is_prefiltered(monkeypatch: pytest.Mon
     matcher.warm()
     filters = matcher.__dict__["_prefilters"]
     assert filters and all(f is not None and f._db is not None and not f.unfiltered for f in filters.values())
+    assert all(f._raw_db is None and not f.raw_owners for f in filters.values())  # one scan a turn
+
+
+@pytest.mark.parametrize(("loose", "padded"), [
+    (r"^(§ )*(no|nope)( [.!]+)*$", r"(?:^ )(§ )*(no|nope)( [.!]+)*(?: $)"),
+    (r"(| )not (us|me)( [.!;:,)]|$)", r"(| )not (us|me)( [.!;:,)]|(?: $))"),
+    (r"a\$b\^", r"a\$b\^"),  # escaped: literal characters
+    (r"[$^][^a]$", r"[$^][^a](?: $)"),  # in a class: members
+    (r"\bmerci\b", r"\bmerci\b"),  # word boundaries: the padding is non-word, as the text's edges
+    (r"\Aab", None), (r"ab\z", None), (r"ab\Z", None),  # other anchors: a database of their own
+])
+def test_regex_anchors_take_in_the_padding(loose: str, padded: str | None) -> None:
+    assert prefilter._pad_anchors(loose) == padded

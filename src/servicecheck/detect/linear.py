@@ -23,7 +23,6 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +167,9 @@ class ModelBank:
         self._matrix = matrix
         self._bias = np.array([m.bias for m in models.values()], dtype=np.float64)
         self._models = dict(models)
+        # Per signal, the features that can rank in top_features (a positive weight), negated: a turn's
+        # few such features are then found at C speed among its many.
+        self._pushes_up = {name: {f: -w for f, w in m.weights.items() if w > 0} for name, m in models.items()}
 
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """``{signal: probability}`` for one turn's features."""
@@ -182,9 +184,9 @@ class ModelBank:
 
     def top_features(self, signal: str, feats: Sequence[str], k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` features of this turn that pushed ``signal`` up the most, with their weights."""
-        weights = self._models[signal].weights
-        get = weights.get
-        ranked = sorted((-w, f) for f, w in zip(feats, map(get, feats, repeat(0.0))) if w > 0)
+        negated = self._pushes_up[signal]
+        present = list(filter(negated.__contains__, feats))
+        ranked = sorted(zip(map(negated.__getitem__, present), present))  # (-weight, feature): strongest first
         return [(f, -w) for w, f in ranked[:k]]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,55 @@ def _approximate(body: str) -> str:
     return _GAP.sub(lambda m: "*" if m.group(1) == "0" else "+", body)
 
 
+def _pieces(source: str) -> Iterator[tuple[int, int, bool]]:
+    """A regex cut into ``(start, end, plain)``: ``plain`` for one character outside escapes and classes.
+
+    An escape (``\\x``) and each member of a character class (``[:alpha:]`` whole) are
+    pieces that are not plain: their ``^``, ``$`` and parentheses are no operators.
+    """
+    i, n = 0, len(source)
+    in_class = False
+    while i < n:
+        c = source[i]
+        if c == "\\":
+            yield i, min(i + 2, n), False
+            i += 2
+            continue
+        if in_class:
+            end = source.find(":]", i + 2) + 2 if source.startswith("[:", i) else 0  # [[:alpha:]]
+            step = end - i if end > i + 3 else 1
+            in_class = step > 1 or c != "]"
+            yield i, i + step, False
+            i += step
+            continue
+        if c == "[":  # a class: "]" right after "[" or "[^" is a member, not its end
+            j = i + 1 + (source.startswith("^", i + 1))
+            j += source.startswith("]", j)
+            yield i, j, False
+            in_class = True
+            i = j
+            continue
+        yield i, i + 1, True
+        i += 1
+
+
+def _pad_anchors(loose: str) -> str | None:
+    """A loosened ``regex:`` pattern for the text padded with a space each side, as the token patterns scan it.
+
+    ``^`` becomes ``(?:^ )`` and ``$`` becomes ``(?: $)``: the anchors take in the padding, so
+    a match of the pattern in the text is a match in the padded text, one byte on (``\\b`` and
+    ``\\B`` see a space where they saw an edge: both non-word; the text holds no newline for ``$``
+    to stop before). ``None`` for a pattern with another anchor (``\\A``, ``\\z``, ``\\Z``, ``\\G``).
+    """
+    out: list[str] = []
+    for i, j, plain in _pieces(loose):
+        piece = loose[i:j]
+        if piece in ("\\A", "\\z", "\\Z", "\\G"):
+            return None
+        out.append("(?:^ )" if plain and piece == "^" else "(?: $)" if plain and piece == "$" else piece)
+    return "".join(out)
+
+
 def _loosen_anchors(source: str) -> str:
     """A ``regex:`` pattern with its embedded anchors loosened, for the prefilter: it matches wherever the pattern does.
 
@@ -71,36 +120,20 @@ def _loosen_anchors(source: str) -> str:
     of some Hyperscan builds with ``^.*`` patterns, gliwka/hyperscan-java#231).
     """
     out: list[str] = []
-    i, n = 0, len(source)
-    in_class = False
-    while i < n:
-        c = source[i]
-        if c == "\\":
-            out.append(source[i : i + 2])
-            i += 2
+    skip = 0
+    for i, j, plain in _pieces(source):
+        if i < skip:
             continue
-        if in_class:
-            end = source.find(":]", i + 2) + 2 if source.startswith("[:", i) else 0  # [[:alpha:]]
-            step = end - i if end > i + 3 else 1
-            in_class = step > 1 or c != "]"
-            out.append(source[i : i + step])
-            i += step
-            continue
-        if c == "[":  # a class: "]" right after "[" or "[^" is a member, not its end
-            j = i + 1 + (source.startswith("^", i + 1))
-            j += source.startswith("]", j)
-            out.append(source[i:j])
-            in_class = True
-            i = j
-            continue
-        for edge, loose in (("(^| )", "(| )"), ("( |$)", "( |)")):
-            if source.startswith(edge, i):
-                out.append(loose)
-                i += len(edge)
-                break
+        if plain:
+            for edge, loose in (("(^| )", "(| )"), ("( |$)", "( |)")):
+                if source.startswith(edge, i):
+                    out.append(loose)
+                    skip = i + len(edge)
+                    break
+            else:
+                out.append(source[i:j])
         else:
-            out.append(c)
-            i += 1
+            out.append(source[i:j])
     loose = "".join(out)
     loose = loose.removeprefix("^.*")
     escapes = len(loose[:-3]) - len(loose[:-3].rstrip("\\"))
@@ -121,8 +154,10 @@ class Prefilter:
 
     With Hyperscan (the ``hyperscan`` wheel), one database holds every pattern and
     every exception of every signal in the language, loosened (:func:`_approximate`)
-    and matched on the padded text's UTF-8 bytes (``regex:`` ones, their word-edge anchors
-    loosened by :func:`_loosen_anchors`, on the text in a second database). A pattern it does not report has no match anywhere;
+    and matched on the padded text's UTF-8 bytes (``regex:`` ones too, as Unicode, their
+    word-edge anchors loosened by :func:`_loosen_anchors` and their ``^``/``$`` made to take in
+    the padding by :func:`_pad_anchors`: one scan a turn; a ``regex:`` pattern with another
+    anchor is scanned on the text in a second database). A pattern it does not report has no match anywhere;
     a signal is then searched with an alternation of only the patterns reported, in
     their order (the same leftmost-first matches: the others never match), and its
     exceptions likewise, or not at all. The databases take seconds to compile, so
@@ -136,16 +171,25 @@ class Prefilter:
         self.owners: list[tuple[str, int, int]] = []  # (signal, 0 pattern / 1 exception, index)
         self.raw_owners: list[tuple[str, int, int]] = []
         exprs: list[bytes] = []
-        raw: list[bytes] = []
+        unicode: list[bool] = []  # per expression: a regex: pattern (matched as UTF-8), else a token pattern (bytes)
+        raw: list[bytes] = []  # regex: patterns whose anchors cannot take in the padding: a database of their own
         for name, c in compiled.items():
             sections = [c.patterns.patterns, c.exceptions.patterns if c.exceptions is not None else ()]
             for section, patterns in enumerate(sections):
                 for i, pattern in enumerate(patterns):
                     if pattern.body is not None:
                         exprs.append((" (?:" + _approximate(pattern.body) + ")").encode("utf-8"))
+                        unicode.append(False)
+                        self.owners.append((name, section, i))
+                        continue
+                    loose = _loosen_anchors(str(pattern.raw))
+                    padded = _pad_anchors(loose)
+                    if padded is not None:  # one scan of the padded text for both kinds
+                        exprs.append(padded.encode("utf-8"))
+                        unicode.append(True)
                         self.owners.append((name, section, i))
                     else:
-                        raw.append(_loosen_anchors(str(pattern.raw)).encode("utf-8"))
+                        raw.append(loose.encode("utf-8"))
                         self.raw_owners.append((name, section, i))
         self._db: Any = None
         self._raw_db: Any = None
@@ -154,10 +198,11 @@ class Prefilter:
         hs = hyperscan_module()
         if hs is not None and exprs:
             try:
-                self._db, kept = self._database(hs, exprs, 0, "tokens", build)
+                flags = [hs.HS_FLAG_UTF8 if u else 0 for u in unicode]  # regex: ones as Unicode (any RE2 syntax)
+                self._db, kept = self._database(hs, exprs, flags, "tokens", build)
                 self.unfiltered.update(self.owners[i][0] for i in set(range(len(exprs))) - set(kept))
-                if raw:  # regex: patterns, on the text itself, as Unicode (they may use any RE2 syntax)
-                    self._raw_db, kept = self._database(hs, raw, hs.HS_FLAG_UTF8, "raw", build)
+                if raw:  # regex: patterns with other anchors, on the text itself
+                    self._raw_db, kept = self._database(hs, raw, [hs.HS_FLAG_UTF8] * len(raw), "raw", build)
                     self.unfiltered.update(self.raw_owners[i][0] for i in set(range(len(raw))) - set(kept))
             except Exception:  # noqa: BLE001 - no usable database (a foreign cache entry, ...): use the probes
                 self._db = self._raw_db = None
@@ -179,7 +224,9 @@ class Prefilter:
                     pass
 
     @staticmethod
-    def _database(hs: Any, exprs: list[bytes], flag: int, what: str, build_it: bool = True) -> tuple[Any, list[int]]:
+    def _database(
+        hs: Any, exprs: list[bytes], flag: list[int], what: str, build_it: bool = True
+    ) -> tuple[Any, list[int]]:
         """The compiled database of ``exprs`` (from the cache when it can), and which of them it holds.
 
         Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
@@ -190,11 +237,11 @@ class Prefilter:
 
         from servicecheck.bytecache import cached_bytes
 
-        flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | flag
+        flags = [hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | f for f in flag]  # one per expression
 
         def compile_(ids: list[int]) -> Any:
             db = hs.Database()
-            db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags] * len(ids))
+            db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags[i] for i in ids])
             return db
 
         def build() -> bytes:
@@ -214,8 +261,8 @@ class Prefilter:
             body = bytes(hs.dumpb(db)) if db is not None else b""
             return json.dumps(ids).encode() + b"\n" + body
 
-        what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v2 {what} {flag}"
-        stored = cached_bytes(what, b"\0".join(exprs), build if build_it else None)
+        what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v3 {what}"
+        stored = cached_bytes(what, b"\0".join(exprs) + b"\0" + json.dumps(flags).encode(), build if build_it else None)
         if stored is None:
             raise LookupError("not built yet")
         head, _nl, body = stored.partition(b"\n")

@@ -43,7 +43,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, repeat
@@ -98,6 +99,7 @@ _OPAQUE_SCAN = re2.compile(
     r"|(?P<section>\x{00a7})",
     _SCAN_OPTIONS,
 )
+_SCAN_KINDS = {index: name for name, index in _OPAQUE_SCAN.groupindex.items()}  # group number -> branch name
 _WORDCHAR = re.compile(r"[^\W_]")
 _URL_TRAILING = ".,;:!?)]}'\"\u2019"
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -179,19 +181,22 @@ class _Tok:
 
 def _scan_opaque(text: str) -> list[tuple[int, int, str]]:
     """Spans of ``text`` that become one opaque token, and hashtag spans ("hashtag")."""
+    # Every branch of _OPAQUE_SCAN needs one of these (a URL "://" or "www."): most turns hold none.
     if "{" not in text and "%" not in text and "@" not in text and "_" not in text and "#" not in text \
             and "[" not in text and "<" not in text and "\u00a7" not in text \
-            and "http" not in text.lower() and "www" not in text.lower():
+            and "://" not in text and "w." not in text and "W." not in text:
         return []
-    safe = _SURROGATES.sub("\ufffd", text)  # RE2 needs valid UTF-8; same length
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: RE2 needs valid UTF-8 (the replacement keeps the length)
+        data = _SURROGATES.sub("\ufffd", text).encode("utf-8")
     found: list[tuple[int, int, str]] = []
     # RE2 runs on the UTF-8 bytes, and byte offsets become character offsets here, counted on
     # from the previous match (its str interface maps every offset of every group in Python).
-    data = safe.encode("utf-8")
-    ascii_only = len(data) == len(safe)
+    ascii_only = len(data) == len(text)
     seen_bytes = seen_chars = 0
     for m in _OPAQUE_SCAN.finditer(data):
-        kind = m.lastgroup or ""
+        kind = _SCAN_KINDS[m.lastindex]  # m.lastgroup builds the wrapper's name table on every call
         start, end = m.span()
         if not ascii_only:
             seen_chars += len(data[seen_bytes:start].decode("utf-8"))
@@ -210,6 +215,9 @@ def _scan_opaque(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+_SHORT_TEXT = 1 << 16  # up to this many characters, the offset maps are lists (fast to fill); beyond, arrays
+
+
 def _fold_stream(text: str) -> tuple[str, Sequence[int] | None, Sequence[int] | None]:
     """Fold ``text`` into one stream; ``starts``/``ends`` map stream chars to the original (``None``: identity)."""
     opaque_spans = _scan_opaque(text)
@@ -221,51 +229,65 @@ def _fold_stream(text: str) -> tuple[str, Sequence[int] | None, Sequence[int] | 
         if folded is not None:
             return folded, None, None  # the common case: one char in, one char out
     chars: list[str] = []
-    # One entry per stream character: machine-int arrays, not lists of int objects, so a
-    # multi-megabyte turn costs 16 bytes a character here instead of ~80 (issue 7).
-    starts = array("q")
-    ends = array("q")
-
-    def put(c: str, a: int, b: int) -> None:
-        chars.append(c)
-        starts.append(a)
-        ends.append(b)
-
-    spans = iter(opaque_spans)
-    nxt = next(spans, None)
-    i = 0
+    # One entry per stream character. A list is filled several times faster than an array (whose
+    # extend() from a range costs ~60 ns an item), but a multi-megabyte turn would cost ~80 bytes a
+    # character in int objects: machine-int arrays (16 bytes a character) above _SHORT_TEXT (issue 7).
+    starts: MutableSequence[int] = [] if len(text) <= _SHORT_TEXT else array("q")
+    ends: MutableSequence[int] = [] if len(text) <= _SHORT_TEXT else array("q")
     n = len(text)
-    while i < n:
-        if nxt is not None and i == nxt[0]:
-            s, e, kind = nxt
-            if kind == "opaque":
-                put(" ", s, s)
-                put(OPAQUE, s, e)
-                put(" ", e, e)
-            else:  # hashtag: "#", then the tag split at camel-case humps
-                put("#", s, s + 1)
-                put(" ", s + 1, s + 1)
-                for j in range(s + 1, e):
-                    if j > s + 1 and text[j].isupper() and text[j - 1].islower():
-                        put(" ", j, j)
-                    for c in _fold_char(text[j]):
-                        put(c, j, j + 1)
-            i = e
-            nxt = next(spans, None)
-            continue
-        stop = nxt[0] if nxt is not None else n
-        folded = _translate(text[i:stop])
-        if folded is not None:  # a run of plain text: one char for one, offsets in one go
-            chars.append(folded)
-            starts.extend(range(i, stop))
-            ends.extend(range(i + 1, stop + 1))
-            i = stop
-            continue
-        for j in range(i, stop):
-            for c in _fold_char(text[j]):
-                put(c, j, j + 1)
-        i = stop
+    i = 0
+    for s, e, kind in opaque_spans:
+        if i < s:
+            _fold_run(text, i, s, chars, starts, ends)
+        if kind == "opaque":
+            chars.append(" " + OPAQUE + " ")
+            starts.extend((s, s, e))
+            ends.extend((s, e, e))
+        else:  # hashtag: "#", then the tag split at camel-case humps
+            chars.append("# ")
+            starts.extend((s, s + 1))
+            ends.extend((s + 1, s + 1))
+            j = s + 1
+            for k in range(s + 2, e):
+                if text[k].isupper() and text[k - 1].islower():
+                    _fold_run(text, j, k, chars, starts, ends)
+                    chars.append(" ")
+                    starts.append(k)
+                    ends.append(k)
+                    j = k
+            _fold_run(text, j, e, chars, starts, ends)
+        i = e
+    if i < n:
+        _fold_run(text, i, n, chars, starts, ends)
     return "".join(chars), starts, ends
+
+
+def _fold_run(text: str, i: int, stop: int, chars: list[str], starts: MutableSequence[int],
+              ends: MutableSequence[int]) -> None:
+    """Append ``text[i:stop]`` (no opaque span inside) folded to the stream, each character mapped to its own span."""
+    folded = _translate(text[i:stop])
+    if folded is not None:  # a run of plain text: one char for one, offsets in one go
+        chars.append(folded)
+        starts.extend(range(i, stop))
+        ends.extend(range(i + 1, stop + 1))
+        return
+    # Some characters fold to none or several (œ, …, a variation selector): those one by one, the
+    # stretches between them in one go.
+    fold = _FOLD
+    for k in [k for k in range(i, stop) if text[k] in _IRREGULAR]:
+        if i < k:
+            chars.append(text[i:k].translate(fold))
+            starts.extend(range(i, k))
+            ends.extend(range(i + 1, k + 1))
+        piece = fold[ord(text[k])]
+        chars.append(piece)
+        starts.extend([k] * len(piece))
+        ends.extend([k + 1] * len(piece))
+        i = k + 1
+    if i < stop:
+        chars.append(text[i:stop].translate(fold))
+        starts.extend(range(i, stop))
+        ends.extend(range(i + 1, stop + 1))
 
 
 def _raw_tokens(text: str) -> list[_Tok]:
@@ -298,9 +320,10 @@ def _stream_tokens(stream: str, starts: Sequence[int] | None, ends: Sequence[int
     return toks
 
 
-# The fast tokeniser (:func:`_fast_tokens`): each match is the whitespace before a token
-# and the token (a digit run, a letter run or one other character), as _RAW cuts them.
-_PIECES = re.compile(r"(\s*)(\d+|[^\W\d_]+|\S)", re.DOTALL)
+# The fast tokeniser (:func:`_flat_tokens`): each match is a token (a digit run, a letter run or
+# one other character, as _RAW cuts them) with the whitespace before it.
+_PIECES = re.compile(r"\s*(?:\d+|[^\W\d_]+|\S)")
+_PIECES_ASCII = re.compile(r"\s*(?:[0-9]+|[A-Za-z]+|\S)")  # the same cuts on ASCII text: plain classes are faster
 _LETTER = r"[^\W\d_]"
 # Where _fold_inclusive could fold something (a superset: it then runs on its own).
 _MAY_INCLUDE = re.compile(  # symbol first, no letter before it: a cheap scan
@@ -309,7 +332,9 @@ _MAY_INCLUDE = re.compile(  # symbol first, no letter before it: a cheap scan
     r"|-(?:es|e)(?!" + _LETTER + r")"
 )
 _THRICE = re.compile(r"(.)\1\1", re.DOTALL)  # any character three times in a row: where _STRETCHED may match
-_JOINERS = frozenset("'-.,:")  # the symbols _join_words may drop or merge
+# A joiner glued between a letter or digit and another: _join_flat joins or drops nothing without one
+# (both its neighbours must be letter or digit runs, with no whitespace between).
+_GLUED_JOINER = re.compile(r"[-'.,:](?<=[^\W_].)(?=[^\W_])")
 _LD = frozenset("LD")
 
 
@@ -326,54 +351,76 @@ def _kind(token: str) -> str:
 def _fast_tokens(
     stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, int, int]] | None:
+    """The final tokens of :func:`normalize` for ``stream`` by :func:`_flat_tokens`; ``None``: take the slow path."""
+    flat = _flat_tokens(stream, smap, emap, table)
+    return None if flat is None else list(zip(flat[0], flat[1], flat[2]))
+
+
+def _flat_tokens(
+    stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
+) -> tuple[list[str], list[int], list[int], str] | None:
     """The final tokens of :func:`normalize` for ``stream``, at C speed where it can; ``None``: take the slow path.
 
     The same cuts, joins, squeezes and spellings as _stream_tokens, _join_words and
     normalize, computed on flat lists (offsets by running sums, joins only at the few
-    symbols that can join); inclusive writing is left to the slow path.
+    symbols that can join); inclusive writing is left to the slow path. Returns the
+    tokens, their original starts and ends, and the tokens joined by spaces.
     """
     if _MAY_INCLUDE.search(stream):
         return None
-    pairs = _PIECES.findall(stream)
-    toks = list(map(itemgetter(1), pairs))
-    lens = list(map(len, toks))
-    ends = list(accumulate(map(add, map(len, map(itemgetter(0), pairs)), lens)))
-    starts = list(map(sub, ends, lens))
+    pieces = (_PIECES_ASCII if stream.isascii() else _PIECES).findall(stream)
+    ends = list(accumulate(map(len, pieces)))
+    toks = list(map(str.lstrip, pieces))  # the same whitespace as the regex's \s (Py_UNICODE_ISSPACE)
+    starts = list(map(sub, ends, map(len, toks)))
     if smap is None or emap is None:
         ost, oen = starts, ends
     else:
         ost = list(map(smap.__getitem__, starts))
         oen = [emap[e - 1] for e in ends]
-    if not _JOINERS.isdisjoint(toks):
-        toks, ost, oen = _join_flat(toks, ost, oen, pairs)
+    glued_joiners = [m.start() for m in _GLUED_JOINER.finditer(stream)]
+    if glued_joiners:  # the tokens they are (a joiner is a token of its own, at that stream offset)
+        toks, ost, oen = _join_flat(toks, ost, oen, pieces, [bisect_left(starts, at) for at in glued_joiners])
     text = " ".join(toks)
     if _THRICE.search(text) and _STRETCHED.search(text):  # a letter run of 3+ lies inside one letter token
         toks = [_squeeze(t) if len(t) > 2 and _kind(t) == "L" and _STRETCHED.search(t) else t for t in toks]
+        text = " ".join(toks)
     if table and not table.keys().isdisjoint(toks):
-        out: list[tuple[str, int, int]] = []
+        out_t: list[str] = []
+        out_s: list[int] = []
+        out_e: list[int] = []
         for tok, a, b in zip(toks, ost, oen):
             if tok in table and _kind(tok) == "L":
-                out.extend((piece, a, b) for piece in table[tok])
+                spelled = table[tok]
+                out_t += spelled
+                out_s += [a] * len(spelled)
+                out_e += [b] * len(spelled)
             else:
-                out.append((tok, a, b))
-        return out
-    return list(zip(toks, ost, oen))
+                out_t.append(tok)
+                out_s.append(a)
+                out_e.append(b)
+        return out_t, out_s, out_e, " ".join(out_t)
+    return toks, ost, oen, text
 
 
 def _join_flat(
-    toks: list[str], ost: list[int], oen: list[int], pairs: list[tuple[str, str]]
+    toks: list[str], ost: list[int], oen: list[int], pieces: list[str], joiners: list[int]
 ) -> tuple[list[str], list[int], list[int]]:
-    """:func:`_join_words` on flat lists: only the joiner symbols are looked at, the rest is copied in slices."""
+    """:func:`_join_words` on flat lists: only the joiner tokens ``joiners`` are looked at, the rest is copied in slices.
+
+    ``joiners`` (ascending) must hold every joiner glued between a letter or digit and
+    another (:data:`_GLUED_JOINER`): no other can join or go, and looking at one only
+    copies the tokens before it, which the next slice copies anyway.
+    """
     n = len(toks)
 
     def glued(k: int) -> bool:  # no whitespace before token k, and neither it nor its neighbour is opaque
-        return k > 0 and not pairs[k][0] and toks[k] != OPAQUE and toks[k - 1] != OPAQUE
+        return k > 0 and len(pieces[k]) == len(toks[k]) and toks[k] != OPAQUE and toks[k - 1] != OPAQUE
 
     out_t: list[str] = []
     out_s: list[int] = []
     out_e: list[int] = []
     last = 0
-    for i in [k for k, t in enumerate(toks) if t in _JOINERS]:
+    for i in joiners:
         if i < last:
             continue
         out_t += toks[last:i]
@@ -539,8 +586,12 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normaliz
         text = str(text)
     table = prepare_spellings(spellings) if spellings else {}
     stream, smap, emap = _fold_stream(text)
-    fast = _fast_tokens(stream, smap, emap, table)
-    return _normalized(fast if fast is not None else _slow_tokens(stream, smap, emap, table))
+    flat = _flat_tokens(stream, smap, emap, table)
+    if flat is None:
+        return _normalized(_slow_tokens(stream, smap, emap, table))
+    toks, ost, oen, joined = flat
+    starts = tuple(accumulate(map(add, map(len, toks[:-1]), repeat(1)), initial=0)) if toks else ()
+    return Normalized(joined, tuple(zip(toks, ost, oen)), starts)
 
 
 def _slow_tokens(

@@ -33,9 +33,10 @@ pattern.  RE2 guarantees linear time whatever the pattern.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
+from functools import partial
+from typing import Any, Union
 
 import re2
 
@@ -455,6 +456,46 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, (len(text) if nxt == -1 else nxt)
 
 
+Spans = Sequence[tuple[int, int]]  # a search's answer: the match's (start, end) first; (-1, -1) for none
+_NO_MATCH: Spans = ((-1, -1),)
+_NATIVE: list[bool] = []  # whether google-re2's private Match answers as its public search (probed once)
+
+
+def _native_search_works() -> bool:
+    """Whether ``regex._regexp.Match(UNANCHORED, data, pos, endpos)`` answers as ``regex.search`` (probed once)."""
+    if not _NATIVE:
+        try:
+            probe = re2.compile(" (?:b+ )", _options())
+            native = probe._regexp.Match
+            unanchored = re2._Anchor.UNANCHORED
+            _NATIVE.append(
+                tuple(native(unanchored, b"a bb c bbb ", 0, 11)[0]) == probe.search(b"a bb c bbb ").span() == (1, 5)
+                and tuple(native(unanchored, b"a bb c bbb ", 2, 11)[0]) == (6, 11)
+                and tuple(native(unanchored, b"a c ", 0, 4)[0]) == (-1, -1)
+            )
+        except Exception:  # noqa: BLE001 - another version of the wheel: its public API then
+            _NATIVE.append(False)
+    return _NATIVE[0]
+
+
+def _searcher(regex: Any) -> Callable[[bytes, int, int], Spans]:
+    """``regex``'s search of ``data[pos:endpos]`` as ``(data, pos, endpos) -> spans`` (the match's span first).
+
+    google-re2's ``search`` wraps the compiled regex's ``Match(anchor, data, pos, endpos)``
+    in a generator, a match object and a bounds check per offset read: as long as the
+    search itself on a short turn. That call is private to the wheel, so it is used only
+    when it answers as the public search on a probe; else the public search.
+    """
+    if _native_search_works():
+        return partial(regex._regexp.Match, re2._Anchor.UNANCHORED)
+
+    def search(data: bytes, pos: int, endpos: int) -> Spans:
+        m = regex.search(data, pos, endpos)
+        return _NO_MATCH if m is None else (m.span(),)
+
+    return search
+
+
 class _CharSpans:
     """Character spans in a non-ASCII text of the byte spans of matches in ``b" " + text + b" "`` (UTF-8), by start.
 
@@ -541,22 +582,22 @@ class PatternSet:
         on new text far faster than the signal's whole alternation.
         """
         padded = (" " + text + " ").encode("utf-8")
-        span = None if len(padded) == len(text) + 2 else _CharSpans(padded)
-        regexes = [self.patterns[i]._regex for i in index]
-        pending = [r.search(padded) for r in regexes]  # type: ignore[attr-defined]
+        n = len(padded)
+        span = None if n == len(text) + 2 else _CharSpans(padded)
+        searches = [_searcher(self.patterns[i]._regex) for i in index]
+        pending = [search(padded, 0, n)[0] for search in searches]  # each one's next match: (start, end)
         pos = 0
         while True:
             best = -1
-            best_start = len(padded)
+            best_start = n
             for k, m in enumerate(pending):
-                if m is not None and m.start() < pos:
-                    m = pending[k] = regexes[k].search(padded, pos)  # type: ignore[attr-defined]
-                if m is not None and m.start() < best_start:
-                    best, best_start = k, m.start()
+                if -1 < m[0] < pos:  # (-1, -1): no match from an earlier position, so none from a later one
+                    m = pending[k] = searches[k](padded, pos, n)[0]
+                if -1 < m[0] < best_start:
+                    best, best_start = k, m[0]
             if best < 0:
                 return
-            m = pending[best]
-            bs, be = m.start() + 1, m.end()
+            bs, be = best_start + 1, pending[best][1]
             start, end = (bs - 1, be - 2) if span is None else span(bs, be)
             yield index[best], start, end
             pos = bs

@@ -246,6 +246,11 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None) ->
     if isinstance(cached, SignalMatcher):
         return cached
     matcher = SignalMatcher(signals, spellings, negators)
+    # The literal strings each pattern needs (servicecheck.literals), read off its regex now
+    # and kept in the cached matcher, so a lint of a small file compiles only what can match.
+    from servicecheck.literals import DocumentFilter
+
+    matcher.__dict__["_document_filter"] = DocumentFilter(matcher._compiled)
     _write(folder, path, key, matcher, _MATCHER_PREFIX)
     return matcher
 

@@ -206,6 +206,19 @@ def test_cached_matcher_matches_like_a_fresh_one(cache_dir: Path, pack: Path) ->
     assert pickle.loads(pickle.dumps(hit)).match("sorry", "agent", "en") == fresh.match("sorry", "agent", "en")
 
 
+def test_a_cached_matcher_reads_each_signal_when_first_used(cache_dir: Path, pack: Path) -> None:
+    write_pack(pack, {"signals/sorry.yaml": SORRY})
+    ps = load_policies([str(pack)], include_default=False)
+    fresh = SignalMatcher(ps.signals, ps.spellings, ps.negators)
+    cache.signal_matcher(ps.signals, ps.spellings, ps.negators)
+    hit = cache.signal_matcher(ps.signals, ps.spellings, ps.negators)
+    assert all("_real" not in c.__dict__ for c in hit._compiled.values())  # nothing unpickled yet
+    assert hit.match("Merci et désolé", "agent", "fr") == fresh.match("Merci et désolé", "agent", "fr")
+    assert all("_real" not in c.__dict__ for (_name, lang), c in hit._compiled.items() if lang != "fr")
+    for text in ("sorry, thanks!", "Merci et désolé"):  # explain reads the patterns kept apart by a fresh matcher
+        assert hit.explain(text, "agent", None) == fresh.explain(text, "agent", None)
+
+
 DEVSET = Path(__file__).resolve().parents[1].parent / "shared" / "devset"
 
 

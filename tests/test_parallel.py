@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -68,7 +69,7 @@ def inputs(tmp_path: Path) -> list[str]:
 
 def test_jobs_2_gives_the_results_of_jobs_1_in_order(pack: PolicySet, inputs: list[str],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "BLOCK_LINES", 2)  # many small blocks: order and generated ids are tested
+    monkeypatch.setattr(parallel, "RANGE_BYTES", 1)  # one line a range: order and generated ids are tested
     serial = list(api.audit(inputs, pack))
     pooled = list(api.audit(inputs, pack, jobs=2))
     assert [getattr(x, "id", None) for x in pooled] == [getattr(x, "id", None) for x in serial]
@@ -77,16 +78,39 @@ def test_jobs_2_gives_the_results_of_jobs_1_in_order(pack: PolicySet, inputs: li
     assert "calls.jsonl#2" in ids and "calls.jsonl#4" in ids  # ids counted across a line holding a list
 
 
-def test_rendered_items_match_what_the_parent_would_render(pack: PolicySet, inputs: list[str]) -> None:
+@pytest.mark.parametrize("range_bytes", [1, 700, 1 << 17])
+def test_rendered_blocks_match_what_the_parent_would_render(pack: PolicySet, inputs: list[str], range_bytes: int,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from servicecheck.formatters import get
 
+    monkeypatch.setattr(parallel, "RANGE_BYTES", range_bytes)
     fmt = get("jsonl")
-    serial = [x for x in api.audit(inputs, pack) if not hasattr(x, "message")]
-    pooled = [x for x in api.audit(inputs, pack, jobs=2, render="jsonl") if not hasattr(x, "message")]
-    assert [p.rendered for p in pooled] == [fmt.render_result(r) for r in serial]
-    assert [p.score for p in pooled] == [r.score for r in serial]
-    assert [max((f.severity for f in p.findings), default=None) for p in pooled] == [
-        max((f.severity for f in r.findings), default=None) for r in serial]
+    serial = list(api.audit(inputs, pack))
+    pooled = list(api.audit(inputs, pack, jobs=2, render="jsonl"))
+    # The problems come at the same places, and each run of results between them as blocks of the same text.
+    runs: list[list[Any]] = [[]]
+    for item in serial:
+        if hasattr(item, "message"):
+            runs += [item, []]  # type: ignore[list-item]
+        else:
+            runs[-1].append(item)
+    blocks: list[Any] = [[]]
+    for item in pooled:
+        if hasattr(item, "message"):
+            blocks += [item, []]
+        else:
+            blocks[-1].append(item)
+    assert len(blocks) == len(runs)
+    for block, run in zip(blocks, runs):
+        if not isinstance(run, list):
+            assert block == run
+            continue
+        assert "".join(p.rendered for p in block) == "".join(fmt.render_result(r) for r in run)
+        assert sum(p.results for p in block) == len(run)
+        assert min((p.score for p in block if p.score is not None), default=None) == min(
+            (r.score for r in run if r.score is not None), default=None)
+        assert max((f.severity for p in block for f in p.findings), default=None) == max(
+            (f.severity for r in run for f in r.findings), default=None)
 
 
 def cli(*args: str, input: str | None = None) -> tuple[int, str]:  # noqa: A002
@@ -122,10 +146,54 @@ def test_lint_with_jobs(pack: PolicySet, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not (DEVSET / "hvb_calls_en.jsonl").is_file(), reason="../shared/devset is absent")
 def test_devset_with_jobs(pack: PolicySet, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "BLOCK_LINES", 7)
+    monkeypatch.setattr(parallel, "RANGE_BYTES", 3000)
     paths = [str(DEVSET / "synthetic_conversations.jsonl"), str(DEVSET / "hvb_calls_en.jsonl")]
     assert list(api.audit(paths, pack, jobs=2)) == list(api.audit(paths, pack))
 
 
 def test_default_jobs_is_at_least_one() -> None:
     assert parallel.default_jobs() >= 1
+
+
+@pytest.mark.parametrize("range_bytes", [1, 5, 64, 1 << 17])
+def test_byte_ranges_read_the_lines_of_the_whole_file(tmp_path: Path, range_bytes: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from servicecheck.inputs.stream import jsonl_lines
+
+    monkeypatch.setattr(parallel, "RANGE_BYTES", range_bytes)
+    monkeypatch.setattr(parallel, "_PIECE", 3)  # a line longer than a range is read on in pieces
+    # A BOM, CRLF and lone CR line ends (a \r\n across a piece), blank lines, a broken line whose
+    # look-ahead runs into the next range, a line far longer than a range, no final newline.
+    body = ("\ufeff" + '{"a": 1}\r\n\r\n{"b": "é"}\r{"c":\n\n  \n{"d": "' + "x" * 300 + '"}\n\n\r\n'
+            + '["é"]\n{"e"')
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(body.encode("utf-8"))
+    whole = list(jsonl_lines(str(path), "utf-8-sig"))
+    pieces = []
+    for unit in parallel._ranges(str(path), "utf-8-sig", 0):
+        last = unit.line + unit.lines - 1 if unit.lines >= 0 else None
+        pieces += [line for line in jsonl_lines(str(path), unit.codec, unit.start, unit.line)
+                   if last is None or line[0] <= last]
+    assert pieces == whole and len(whole) == 6
+
+
+def test_a_file_cut_in_ranges_gives_the_results_of_one_process(pack: PolicySet, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in LINES * 3]
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(("\ufeff" + "\r".join(rows[:5]) + "\r\n\n" + "\n  \n".join(rows[5:]) + "\n{").encode())
+    serial = list(api.audit([str(path)], pack))
+    for range_bytes in (1, 50, 400):
+        monkeypatch.setattr(parallel, "RANGE_BYTES", range_bytes)
+        assert list(api.audit([str(path)], pack, jobs=2)) == serial
+
+
+def test_a_rendered_block_counts_its_results_on_the_progress_line() -> None:
+    import io
+
+    from servicecheck import progress
+    from servicecheck.model import InputProblem
+
+    bar = progress.Progress(io.StringIO(), None, "auditing", False)
+    items = [parallel.Rendered("a", "{}\n{}\n{}\n", (), None, 3), InputProblem("x.jsonl", "invalid JSON", 4, 1)]
+    assert list(bar.over_results(items)) == items and bar.results == 4

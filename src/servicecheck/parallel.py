@@ -2,29 +2,36 @@
 
 Layout (ENGINE.md: the C engine holds the GIL, so threads gain nothing, and one
 durable ``Host`` per process is the verified set-up): a pool of ``jobs`` worker
-processes, started with ``spawn`` (no engine state is inherited), each building
-one :class:`~servicecheck.auditor.Auditor` from the pickled PolicySet at start-up.
+processes. On Linux, when this process holds no rules engine, they are forked after
+the pack was built here once (see :func:`_pool`); else spawned, each building one
+:class:`~servicecheck.auditor.Auditor` from the pickled PolicySet at start-up.
 
 The parent splits the input into *units* and keeps at most ``jobs * INFLIGHT``
 of them submitted, yielding each unit's results as soon as it and every unit
 before it are done, so output order equals ``--jobs 1`` and memory stays bounded:
 
-* a streamable JSONL file (:mod:`servicecheck.inputs.stream`) becomes blocks of
-  :data:`BLOCK_LINES` lines that the workers parse themselves (the parent only
-  splits lines, it never parses JSON);
+* a streamable JSONL file (:mod:`servicecheck.inputs.stream`) becomes byte ranges
+  of about :data:`RANGE_BYTES`, cut just after a ``\n``, that the workers read,
+  parse and audit themselves: the parent reads the bytes only to find the cuts and
+  count the lines before each (the line numbers of messages and locations);
 * any other file is one unit, read and audited by one worker;
 * standard input is read by the parent (it cannot be re-opened by a worker) and
   its conversations are sent in blocks.
 
+With ``render`` (a streaming format), a worker sends back the text of a unit's
+results joined in one :class:`Rendered` block (with the worst finding and the lowest
+score, all the exit code needs), so the parent only writes text.
+
 Conversations without an id are named ``<file>#<n>``, where ``n`` counts the
-conversations of the file before them. A block is parsed with a provisional
-count (one conversation per line); when the count it started from proves wrong
-(a line held a list of conversations), that block is parsed again with the right
-one, so generated ids are the same as with one process.
+conversations of the file before them. A range is parsed with a provisional
+count (one conversation per non-blank line); when the count it started from proves
+wrong (a line held a list of conversations), that range is parsed again with the
+right one, so generated ids are the same as with one process.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -36,9 +43,9 @@ from typing import Any
 
 from servicecheck.model import Conversation, InputProblem, Result
 
-__all__ = ["BLOCK_LINES", "INFLIGHT", "Rendered", "audit_parallel", "default_jobs", "lint_parallel"]
+__all__ = ["INFLIGHT", "RANGE_BYTES", "Rendered", "audit_parallel", "default_jobs", "lint_parallel"]
 
-BLOCK_LINES = 200  # JSONL lines per unit: large enough to hide the hand-over, small enough to stream
+RANGE_BYTES = 1 << 17  # bytes of a JSONL file per unit (≈ 200 conversations of the benchmark corpus)
 BLOCK_CONVERSATIONS = 100  # conversations per unit read from standard input
 INFLIGHT = 3  # units submitted per worker ahead of the one being consumed
 
@@ -54,27 +61,30 @@ def default_jobs() -> int:
 
 
 class Rendered:
-    """A result a worker already rendered for a streaming format (``render=`` of :func:`audit_parallel`).
+    """Results a worker already rendered for a streaming format (``render=`` of :func:`audit_parallel`).
 
-    It carries what the command line needs and nothing else: the text to write,
-    the most severe finding (for the exit code) and the score. The parent then
-    neither unpickles the conversation nor renders it: with two workers on two
-    cores, that work in the parent was what kept ``--jobs 2`` under 1.8 times.
+    One block stands for ``results`` consecutive results of a unit and carries what
+    the command line needs and nothing else: their text, joined; the most severe of
+    their findings (for the exit code) and the lowest score. The parent then neither
+    unpickles the conversations nor renders them: with two workers on two cores,
+    that work in the parent was what kept ``--jobs 2`` under 1.8 times.
     """
 
-    __slots__ = ("findings", "id", "rendered", "score")
+    __slots__ = ("findings", "id", "rendered", "results", "score")
 
-    def __init__(self, ident: str, rendered: str, findings: tuple[Any, ...], score: float | None) -> None:
-        self.id = ident
+    def __init__(self, ident: str, rendered: str, findings: tuple[Any, ...], score: float | None,
+                 results: int = 1) -> None:
+        self.id = ident  # the first result's
         self.rendered = rendered
         self.findings = findings
         self.score = score
+        self.results = results
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Rendered, (self.id, self.rendered, self.findings, self.score))
+        return (Rendered, (self.id, self.rendered, self.findings, self.score, self.results))
 
     def __repr__(self) -> str:
-        return f"<Rendered {self.id!r}>"
+        return f"<Rendered {self.id!r} ({self.results} results)>"
 
 
 def _reducers() -> dict[type, Any]:
@@ -130,26 +140,55 @@ def _run(unit: _Unit) -> tuple[bytes, int]:
     items, count = _items(unit)
     formatter = _worker.get("formatter")
     if formatter is not None:
-        items = [_rendered(formatter, item) for item in items]
+        return _dumps(_blocks(formatter, items)), count
     return _dumps(items), count
 
 
-def _rendered(formatter: Any, item: Item) -> Any:
-    if isinstance(item, InputProblem):
-        return item
-    worst = max(item.findings, key=lambda f: f.severity, default=None)
-    return Rendered(item.id, formatter.render_result(item), (worst,) if worst is not None else (), item.score)
+def _blocks(formatter: Any, items: list[Item]) -> list[Any]:
+    """``items`` rendered: each run of results between input problems joined in one :class:`Rendered`."""
+    out: list[Any] = []
+    texts: list[str] = []
+    first = ""
+    worst: Any = None
+    score: float | None = None
+    for item in items:
+        if isinstance(item, InputProblem):
+            if texts:
+                out.append(Rendered(first, "".join(texts), (worst,) if worst is not None else (), score, len(texts)))
+                texts, worst, score = [], None, None
+            out.append(item)
+            continue
+        if not texts:
+            first = item.id
+        texts.append(formatter.render_result(item))
+        for finding in item.findings:
+            if worst is None or finding.severity > worst.severity:
+                worst = finding
+        if item.score is not None and (score is None or item.score < score):
+            score = item.score
+    if texts:
+        out.append(Rendered(first, "".join(texts), (worst,) if worst is not None else (), score, len(texts)))
+    return out
 
 
 @dataclass(frozen=True)
 class _Unit:
-    """One piece of work: ``kind`` is ``file``, ``doc``, ``lines`` or ``convs``."""
+    """One piece of work: ``kind`` is ``file``, ``doc``, ``range`` or ``convs``.
+
+    A ``range`` is the lines of a JSONL file from byte ``start`` (just after a ``\n``, or 0),
+    the first numbered ``line``: ``lines`` of them, or all to the end of the file (``-1``);
+    ``estimate`` is its number of conversations if each non-blank line holds one.
+    """
 
     kind: str
     path: str
-    lines: tuple[tuple[int, str, int], ...] = ()
     conversations: tuple[Conversation | InputProblem, ...] = ()
-    count: int = 0  # conversations of the file before this block (``lines``)
+    codec: str = "utf-8"
+    start: int = 0
+    line: int = 1
+    lines: int = -1
+    estimate: int = 0
+    count: int = 0  # conversations of the file before this range
     file: int = 0  # which input this unit belongs to (a path given twice is read twice)
 
 
@@ -165,13 +204,22 @@ def _items(unit: _Unit) -> tuple[list[Item], int]:
         return list(lint_file(unit.path, auditor)), 0
     if unit.kind == "convs":
         return [c if isinstance(c, InputProblem) else auditor.check_or_problem(c) for c in unit.conversations], 0
-    from servicecheck.inputs.stream import convert_jsonl_line
+    from servicecheck.inputs.stream import convert_jsonl_line, jsonl_lines
 
     ctx = _context(unit.path, read, unit.count)
     out: list[Item] = []
-    for number, text, stop in unit.lines:
-        for item in convert_jsonl_line(ctx, number, text, stop):
-            out.append(item if isinstance(item, InputProblem) else auditor.check_or_problem(item))
+    last = unit.line + unit.lines - 1 if unit.lines >= 0 else None
+    lines = jsonl_lines(unit.path, unit.codec, unit.start, unit.line)
+    try:
+        for number, text, stop in lines:
+            if last is not None and number > last:
+                break
+            for item in convert_jsonl_line(ctx, number, text, stop):
+                out.append(item if isinstance(item, InputProblem) else auditor.check_or_problem(item))
+    except OSError as err:  # the file went away or broke since the parent split it
+        out.append(ctx.problem(f"cannot read: {err.strerror or err}"))
+    finally:
+        lines.close()
     return out, ctx.count
 
 
@@ -188,7 +236,7 @@ def _context(path: str, read: Mapping[str, Any], count: int) -> Any:
 
 def _transcript_units(paths: Iterable[str], read: Mapping[str, Any]) -> Iterator[_Unit]:
     from servicecheck.inputs import read_transcripts
-    from servicecheck.inputs.stream import jsonl_lines, streamable_jsonl
+    from servicecheck.inputs.stream import streamable_jsonl
 
     input_format = read.get("input_format")
     for number, path in enumerate(paths):
@@ -206,14 +254,51 @@ def _transcript_units(paths: Iterable[str], read: Mapping[str, Any]) -> Iterator
         if codec is None:
             yield _Unit("file", path)
             continue
-        lines: list[tuple[int, str, int]] = []
-        for line in jsonl_lines(path, codec):
-            lines.append(line)
-            if len(lines) >= BLOCK_LINES:
-                yield _Unit("lines", path, lines=tuple(lines), file=number)
-                lines = []
-        if lines:
-            yield _Unit("lines", path, lines=tuple(lines), file=number)
+        yield from _ranges(path, codec, number)
+
+
+_PIECE = 1 << 20  # bytes read at a time past a range's size, looking for its line's end
+
+
+def _ranges(path: str, codec: str, file: int) -> Iterator[_Unit]:
+    """The ``range`` units of a streamable JSONL file: about :data:`RANGE_BYTES` each, cut after a ``\n``.
+
+    Lines are counted as the text reader splits them (``\n``, ``\r\n`` and a lone
+    ``\r`` each end one), so each range knows the number of its first line. Memory
+    stays bounded: a very long line is read in pieces of :data:`_PIECE` bytes.
+    """
+    start, line = 0, 1
+    try:
+        with open(path, "rb") as fh:
+            while True:
+                data = fh.read(RANGE_BYTES)
+                if not data:
+                    return
+                ends, blank, last = _line_ends(data, b"")
+                while last != b"\n":  # read on to the end of the range's last line
+                    piece = fh.readline(_PIECE)
+                    if not piece:
+                        break
+                    more, more_blank, last = _line_ends(piece, last)
+                    ends, blank = ends + more, blank + more_blank
+                if last != b"\n":  # the end of the file: the last range, read to the end
+                    estimate = ends + (last != b"\r") - blank
+                    yield _Unit("range", path, codec=codec, start=start, line=line, estimate=estimate, file=file)
+                    return
+                yield _Unit("range", path, codec=codec, start=start, line=line, lines=ends, estimate=ends - blank,
+                            file=file)
+                start, line = fh.tell(), line + ends
+    except OSError:  # the rest as one range: its worker meets the error and reports it
+        yield _Unit("range", path, codec=codec, start=start, line=line, file=file)
+
+
+def _line_ends(data: bytes, before: bytes) -> tuple[int, int, bytes]:
+    """Line ends in ``data`` (``before``: the byte that preceded it), a guess at its blank lines, its last byte."""
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    if before == b"\r" and data.startswith(b"\n"):
+        ends -= 1  # the \r\n across the cut was counted twice
+    blank = data.count(b"\n\n") + data.count(b"\n\r\n")
+    return ends, blank, data[-1:]
 
 
 def _can_fork() -> bool:
@@ -245,6 +330,11 @@ def _pool(jobs: int, policyset: Any, language: str | None, read: dict[str, Any],
         auditor = Auditor(policyset, language)
         auditor.warm()
         _worker.update(policyset=policyset, auditor=auditor, read=read, formatter=formatter)
+        # What exists now is kept for the whole run: out of the collector's reach, the workers'
+        # collections neither walk it nor write to its pages (which fork shares until written).
+        if not gc.get_freeze_count():  # (a caller's own frozen objects stay frozen)
+            gc.freeze()
+            _worker["unfreeze"] = True
         return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     # spawn: a worker must not inherit a parent's engine (its sessions, its threads).
     context = multiprocessing.get_context("spawn")
@@ -257,8 +347,8 @@ def _ordered(units: Iterable[_Unit], jobs: int, policyset: Any, language: str | 
              read: dict[str, Any], render: str | None = None) -> Iterator[Any]:
     """Run ``units`` on the pool; yield their results in unit order, a bounded number in flight."""
     pending: deque[tuple[_Unit, Future[tuple[bytes, int]]]] = deque()
-    # Per JSONL input: conversations counted so far (true), lines handed out, and the offset
-    # between the true count and one-per-line, which gives later blocks a good provisional count.
+    # Per JSONL input: conversations counted so far (true), estimated conversations handed out, and
+    # the offset between the true count and the estimate, which gives later ranges a good provisional count.
     true_count: dict[int, int] = {}
     lines_seen: dict[int, int] = {}
     offset: dict[int, int] = {}
@@ -272,25 +362,27 @@ def _ordered(units: Iterable[_Unit], jobs: int, policyset: Any, language: str | 
                 if unit is None:
                     exhausted = True
                     break
-                if unit.kind == "lines":
+                if unit.kind == "range":
                     start = lines_seen.get(unit.file, 0) + offset.get(unit.file, 0)
-                    lines_seen[unit.file] = lines_seen.get(unit.file, 0) + len(unit.lines)
+                    lines_seen[unit.file] = lines_seen.get(unit.file, 0) + unit.estimate
                     unit = replace(unit, count=start)
                 pending.append((unit, pool.submit(_run, unit)))
             if not pending:
                 return
             unit, future = pending.popleft()
             items, count_after = _result(future)
-            if unit.kind == "lines":
+            if unit.kind == "range":
                 truth = true_count.get(unit.file, 0)
                 if unit.count != truth:  # a line held several conversations: redo with the right count
                     items, count_after = _result(pool.submit(_run, replace(unit, count=truth)))
                 true_count[unit.file] = count_after
-                later = sum(len(u.lines) for u, _f in pending if u.file == unit.file and u.kind == "lines")
+                later = sum(u.estimate for u, _f in pending if u.file == unit.file and u.kind == "range")
                 offset[unit.file] = count_after - (lines_seen[unit.file] - later)
             yield from pickle.loads(items)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if _worker.get("unfreeze"):
+            gc.unfreeze()
         _worker.clear()  # what forked workers inherited; a later run builds its own
 
 

@@ -86,9 +86,9 @@ class Progress:
             self._draw()
 
     def over_results(self, items: Iterable[T]) -> Iterator[T]:
-        """Yield ``items``, counting each."""
+        """Yield ``items``, counting each (a block of rendered results, ``--jobs``, counts its ``results``)."""
         for item in items:
-            self.results += 1
+            self.results += getattr(item, "results", 1)
             self._draw()
             yield item
 

@@ -266,6 +266,15 @@ class SignalMatcher:
         prefilter = filters[lang]
         return prefilter.signals(norm.text, names) if prefilter is not None else None
 
+    def _document_may(self, lang: str, norm: Normalized, names: Collection[str]) -> dict[str, Subset | None] | None:
+        """Of ``names``, the signals that may match in a document, with their patterns that may (``None``: unknown).
+
+        The literal prefilter (servicecheck.literals) is built by the pack cache with the matcher
+        and kept in it (``_document_filter``); a matcher without it searches every signal.
+        """
+        found = self.__dict__.get("_document_filter")
+        return found.signals(lang, norm.text, names) if found is not None else None
+
     def warm(self) -> None:
         """Build every language's prefilter and learned detectors now rather than on first use."""
         from servicecheck.text.normalize import normalize as _normalize
@@ -387,8 +396,9 @@ class SignalMatcher:
             norm = self.normalized(text, lang)
             if not norm.tokens:
                 continue
-            # Transcripts: one pass of a set of every pattern first (lint's few units skip its build).
-            may = self._may_match(lang, norm, names) if kind == "transcript" else None
+            # Transcripts: one pass of a set of every pattern first (lint's few units skip its build);
+            # documents: the patterns whose literal strings are in the text (servicecheck.literals).
+            may = self._may_match(lang, norm, names) if kind == "transcript" else self._document_may(lang, norm, names)
             # With a prefilter, only the signals it reported: the others have no pattern that can match.
             for name in names if may is None else [n for n in names if n in may]:
                 subset = may[name] if may is not None else None

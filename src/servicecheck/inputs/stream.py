@@ -20,8 +20,9 @@ Parity with the whole-file reader (``inputs.jsonread.read_jsonl``) is kept by co
 from __future__ import annotations
 
 import codecs
+import io
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TextIO
 
 from ..model import Conversation, InputProblem
@@ -87,18 +88,26 @@ def streamable_jsonl(path: str, input_format: str | None) -> str | None:
     return codec
 
 
-def jsonl_lines(path: str, codec: str) -> Iterator[tuple[int, str, int]]:
+def jsonl_lines(path: str, codec: str, start: int = 0, first_line: int = 1
+                ) -> Generator[tuple[int, str, int], None, None]:
     """``(line number, text, stop)`` for every non-blank line of a streamable JSONL file.
 
     ``text[:stop]`` is the line; the rest of ``text`` is its newline and the
     following lines up to the first that holds a non-blank JSON character (see the
     module docstring). A line over :data:`MAX_WHOLE_BYTES` characters comes as
     ``(number, "", TOO_LONG)``.
+
+    ``start``: a byte offset just after a ``\n`` of the file (``--jobs`` workers read
+    their own parts), whose line is numbered ``first_line``.
     """
-    with open(path, encoding=codec, newline=None) as fh:  # newline=None: CRLF and CR become LF
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the text wrapper below
+    if start:
+        raw.seek(start)
+        codec = "utf-8"  # a BOM is only at the start of the file
+    with io.TextIOWrapper(raw, encoding=codec, newline=None) as fh:  # newline=None: CRLF and CR become LF
         lines = _bounded_lines(fh)
         ahead: deque[str] = deque()
-        number = 0
+        number = first_line - 1
         while True:
             line = ahead.popleft() if ahead else next(lines, None)
             if line is None:

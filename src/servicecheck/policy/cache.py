@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -45,7 +46,7 @@ KEEP = 16  # cache entries kept; older ones are pruned when a new one is written
 _PREFIX = "policyset-"
 _MATCHER_PREFIX = "matcher-"
 _SUFFIX = ".pickle"
-_FORMAT = 2  # bump when the layout of a cache file changes
+_FORMAT = 3  # bump when the layout of a cache file changes
 
 
 def _code_stamp(digest: Any) -> None:
@@ -158,13 +159,70 @@ def _re2_type() -> type | None:
     return type(re2.compile("a"))
 
 
+class _LazySignal:
+    """One signal of a cached matcher in one language (its ``CompiledSignal``), unpickled when first used.
+
+    A matcher holds ≈ 1,500 patterns; a ``lint`` of a small template searches a few
+    signals, so unpickling all of them (≈ 10 ms) was most of reading the matcher cache.
+    Each signal is stored as its own pickle and read on first attribute access; the
+    attributes are then stored on the proxy (a plain lookup on the hot path).
+    """
+
+    def __init__(self, blob: bytes) -> None:
+        self.__dict__["_blob"] = blob
+
+    def __getattr__(self, name: str) -> Any:  # called only for names not yet on the proxy
+        if name.startswith("__") or name in ("_blob", "_real"):
+            raise AttributeError(name)
+        real = self.__dict__.get("_real")
+        if real is None:
+            real = self.__dict__["_real"] = pickle.loads(self.__dict__["_blob"])
+        value = getattr(real, name)
+        self.__dict__[name] = value
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_LazySignal, (self.__dict__["_blob"],))
+
+
+class _Single(dict):  # type: ignore[type-arg]
+    """A cached matcher's ``_single`` (each signal's patterns, for ``explain``), taken from its signals when asked."""
+
+    def __init__(self, compiled: Any) -> None:
+        super().__init__()
+        self.compiled = compiled
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = list(self.compiled[key].patterns.patterns)
+        return value
+
+
+def _matcher_from(state: dict[str, Any]) -> SignalMatcher:
+    """A ``SignalMatcher`` from its cached state (without ``_single``, which repeats its signals' patterns)."""
+    from servicecheck.signals import SignalMatcher
+
+    matcher = SignalMatcher.__new__(SignalMatcher)
+    matcher.__dict__.update(state)
+    matcher.__dict__["_single"] = _Single(state["_compiled"])
+    return matcher
+
+
 class _Pickler(pickle.Pickler):
-    """Stores RE2 regexes as :class:`_LazyRegex` (source and options; compiled on first use)."""
+    """Stores RE2 regexes as :class:`_LazyRegex` (source and options; compiled on first use), and a
+    matcher's signals as :class:`_LazySignal` (unpickled on first use)."""
 
     regex_type = _re2_type()
+    lazy_signals = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        signals, prefilter = sys.modules.get("servicecheck.signals"), sys.modules.get("servicecheck.detect.prefilter")
+        self._matcher_type = getattr(signals, "SignalMatcher", None)
+        self._signal_type = getattr(prefilter, "CompiledSignal", None) if self.lazy_signals else None
 
     def reducer_override(self, obj: Any) -> Any:
-        if self.regex_type is not None and type(obj) is self.regex_type:
+        kind = type(obj)
+        if self.regex_type is not None and kind is self.regex_type:
             try:
                 reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
                 cls, state = reduced[1][0], reduced[2]
@@ -172,7 +230,20 @@ class _Pickler(pickle.Pickler):
                 return NotImplemented
             if cls is self.regex_type and hasattr(cls, "__setstate__"):
                 return (_LazyRegex, (cls, state))
+        elif kind is self._signal_type:
+            buffer = io.BytesIO()
+            _SignalPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+            return (_LazySignal, (buffer.getvalue(),))
+        elif kind is self._matcher_type:
+            state = {k: v for k, v in obj.__getstate__().items() if k != "_single"}
+            return (_matcher_from, (state,))
         return NotImplemented
+
+
+class _SignalPickler(_Pickler):
+    """The pickler of one signal's own blob (its regexes lazy, the signal itself not wrapped again)."""
+
+    lazy_signals = False
 
 
 def _write(folder: Path, path: Path, key: str, value: object, prefix: str = _PREFIX) -> None:
@@ -246,6 +317,11 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None) ->
     if isinstance(cached, SignalMatcher):
         return cached
     matcher = SignalMatcher(signals, spellings, negators)
+    # The literal strings each pattern needs (servicecheck.literals), read off its regex now
+    # and kept in the cached matcher, so a lint of a small file compiles only what can match.
+    from servicecheck.literals import DocumentFilter
+
+    matcher.__dict__["_document_filter"] = DocumentFilter(matcher._compiled)
     _write(folder, path, key, matcher, _MATCHER_PREFIX)
     return matcher
 

@@ -110,7 +110,7 @@ class JsonlFormatter(BaseFormatter):
 def result_line(result: Result) -> dict[str, Any]:
     """The object of one jsonl line: the json format's conversation or document shape plus ``type``."""
     if not is_document(result):
-        return {"type": "conversation", **conversation_dict(result)}
+        return conversation_dict(result, "conversation")
     doc = document_dict(result.conversation.source.path, [result])
     unit = doc["units"][0]
     return {

@@ -189,13 +189,18 @@ def _plain(ctx: ReadContext, obj: dict[str, Any], turns: list[Any], number: int,
         role = resolve(speaker)
         if role is None or text[quote] != '"':
             return None
-        built.append(Turn(number_in, role, said, start, end, _origin(text, quote, said, number, index)))
+        if "\\" not in said and '"' not in said and text.startswith(said, quote + 1):  # _origin's common case
+            origin: tuple[tuple[int, int, int], ...] = ((0, number, quote + 2),)
+        else:
+            origin = _origin(text, quote, said, number, index)
+        built.append(Turn(number_in, role, said, start, end, origin))
     metadata = dict(meta or {})
     for key, val in obj.items():
         if key not in KNOWN_KEYS:
             metadata.setdefault(key, val)
-    if language and language_tag(language) != language:
+    tag = language_tag(language)
+    if language and tag != language:
         metadata.setdefault("language_code", language)
     fallback_id = ctx.next_id()
     return Conversation(id=conv_id or fallback_id, turns=tuple(built), source=Location(ctx.path, number),
-                        language=language_tag(language), channel=channel, metadata=metadata)
+                        language=tag, channel=channel, metadata=metadata)

@@ -58,6 +58,7 @@ class Auditor:
     language: str | None = None  # force "fr"/"en"; None or "auto" = the input's, else detected
     _rulesets: dict[str, CompiledRuleset] = field(init=False, repr=False)
     _sessions: dict[str, Session] = field(init=False, repr=False, default_factory=dict)
+    _statuses: dict[tuple[Any, ...], PolicyStatus] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         from servicecheck.policy.cache import signal_matcher
@@ -65,11 +66,13 @@ class Auditor:
         self._rulesets = compile_policies(self.policyset)
         # Compiling every lexicon pattern is most of a short run: the matcher is cached by content.
         self.matcher = signal_matcher(self.policyset.signals, self.policyset.spellings, self.policyset.negators)
-        self._used = self.policyset.signals_used()
+        # Frozen once: hits() passes them on every turn, and the matcher keys its memo by them
+        # (a frozenset keeps its hash; a new one per conversation would be hashed again per turn).
+        self._used = frozenset(self.policyset.signals_used())
         # A document unit (lint) is matched only with the signals of the policies of its kind: the
         # others cannot change a finding (the engine prunes their facts), and their lexicons need not
         # be compiled. Transcripts keep every used signal.
-        self._used_by_kind = {target: {s for p in rs.policies for s in REGISTRY[p.kind].signals(p.rule)}
+        self._used_by_kind = {target: frozenset(s for p in rs.policies for s in REGISTRY[p.kind].signals(p.rule))
                               for target, rs in self._rulesets.items() if target != "transcript"}
         # What check() needs of each policy, looked up once: its outcome function.
         self._outcomes = {target: [(p, REGISTRY[p.kind].outcome) for p in rs.policies]
@@ -137,12 +140,27 @@ class Auditor:
             if status == "fail" and not kept:
                 status = "pass"  # every finding was suppressed
             findings.extend(kept)
-            statuses.append(PolicyStatus(policy.id, status, policy.weight, policy.critical, out.detail))
+            if out.detail:
+                statuses.append(PolicyStatus(policy.id, status, policy.weight, policy.critical, out.detail))
+            else:
+                statuses.append(self._status(policy, status))
         if len(findings) > 1:
             findings.sort(key=_sort_key)
         score, auto_failed = score_of(statuses)
         return Result(conversation, _stamp_deltas(findings, statuses, score, maker.made), tuple(statuses), score,
                       auto_failed)
+
+    def _status(self, policy: Policy, status: str) -> PolicyStatus:
+        """The PolicyStatus of ``policy`` with ``status`` and no detail, made once and shared.
+
+        A frozen value of four fields and an empty detail: every conversation that passes
+        (or fails) a policy without detail gets the same one (eight a conversation saved).
+        """
+        key = (policy.id, status, policy.weight, policy.critical)
+        found = self._statuses.get(key)
+        if found is None:
+            found = self._statuses[key] = PolicyStatus(policy.id, status, policy.weight, policy.critical, {})
+        return found
 
     def check_or_problem(self, conversation: Conversation) -> Result | InputProblem:
         """:meth:`check`, except that a conversation that cannot be audited becomes an InputProblem.
@@ -152,6 +170,13 @@ class Auditor:
         longer than :data:`MAX_TURNS` are refused up front, because the rules engine's
         cost grows faster than their length.
         """
+        if len(conversation.turns) <= MAX_TURNS:
+            try:
+                return self.check(conversation)
+            except EngineError as exc:
+                why = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a bug met on odd input: report it, keep the others
+                why = f"internal error {type(exc).__name__}: {exc} (please report it)"
         src = conversation.source
         if conversation.kind == "transcript":
             what, unit = f"conversation {conversation.id!r}", "turns"
@@ -160,12 +185,6 @@ class Auditor:
         if len(conversation.turns) > MAX_TURNS:
             return InputProblem(src.path, f"{what}: {len(conversation.turns)} {unit}, more than the {MAX_TURNS} "
                                 f"servicecheck audits as one unit (split it)", src.line)
-        try:
-            return self.check(conversation)
-        except EngineError as exc:
-            why = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug met on odd input: report it, keep the others
-            why = f"internal error {type(exc).__name__}: {exc} (please report it)"
         return InputProblem(src.path, " ".join(f"{what} could not be audited: {why}".split()), src.line)
 
 
@@ -179,13 +198,14 @@ def score_of(statuses: Iterable[PolicyStatus], fixed: str | None = None) -> tupl
 
     ``fixed``: the score as if that policy had passed (a coaching delta).
     """
-    applicable = [s for s in statuses if s.status in ("pass", "fail")]
-    if any(s.critical and s.status == "fail" and s.id != fixed for s in applicable):
-        return 0.0, True
-    total = sum(s.weight for s in applicable)
+    applicable = [s for s in statuses if s.status == "pass" or s.status == "fail"]
+    for s in applicable:
+        if s.critical and s.status == "fail" and s.id != fixed:
+            return 0.0, True
+    total = sum([s.weight for s in applicable])
     if not total:
         return None, False
-    passed = sum(s.weight for s in applicable if s.status == "pass" or s.id == fixed)
+    passed = sum([s.weight for s in applicable if s.status == "pass" or s.id == fixed])
     return round(100.0 * passed / total, 1), False
 
 

@@ -248,9 +248,9 @@ def _stamp_deltas(findings: list[Finding], statuses: list[PolicyStatus], score: 
     """:func:`coaching_deltas`, stamping in place the findings ``check`` has just made (``made``: their ids).
 
     Those are new objects nobody else holds yet (``made`` keeps them alive, so an id is not
-    reused), so their ``score_if_fixed`` is set as the
-    frozen dataclass's own ``__init__`` sets it, instead of copying all sixteen fields
-    (``dataclasses.replace``, ≈ 3.5 µs a finding). Any other finding is copied.
+    reused): their ``score_if_fixed`` is set the way the frozen dataclass's own ``__init__``
+    sets a field, instead of copying all sixteen fields (``dataclasses.replace``, ≈ 3.5 µs a
+    finding). Any other finding is copied.
     """
     if score is None:
         return tuple(findings)

@@ -155,8 +155,9 @@ class Auditor:
 
         A frozen value of four fields and an empty detail: every conversation that passes
         (or fails) a policy without detail gets the same one (eight a conversation saved).
+        The key holds the types too: ``1 == 1.0``, but reports print ``1`` and ``1.0``.
         """
-        key = (policy.id, status, policy.weight, policy.critical)
+        key = (policy.id, status, policy.weight, type(policy.weight), policy.critical, type(policy.critical))
         found = self._statuses.get(key)
         if found is None:
             found = self._statuses[key] = PolicyStatus(policy.id, status, policy.weight, policy.critical, {})

@@ -22,7 +22,7 @@ A plain conversation (string id, language and channel, an object of metadata, tu
 known speaker with a string text and integer times) is then built directly
 (:func:`_plain`), as :func:`~servicecheck.inputs.canonical.convert` would build it; anything
 else goes through the canonical converter. A turn text that needs no escape in JSON stands
-in the line as it is, so its origin is one segment at its quote (:func:`_plain_origin`).
+in the line as it is, so its origin is one segment at its quote.
 """
 
 from __future__ import annotations
@@ -146,17 +146,8 @@ def _text_keys(body: str, seps: tuple[str, str]) -> list[int]:
     return out
 
 
-def _origin(text: str, quote: int, value: str, number: int, index: list[LineIndex]) -> tuple[tuple[int, int, int], ...]:
-    """``string_origin`` of the turn text ``value`` whose literal opens at ``quote``, on line ``number``.
-
-    Raw characters other than a backslash or a quote each decode to themselves, so when
-    the line holds ``value`` right after the quote and ``value`` has neither, the literal is
-    ``value`` unescaped: one segment, at the column after the quote (the line starts
-    ``text``). Other literals are walked by ``string_origin``, with the line index made
-    once (``index`` holds it).
-    """
-    if "\\" not in value and '"' not in value and text.startswith(value, quote + 1):
-        return ((0, number, quote + 2),)
+def _escaped_origin(text: str, quote: int, number: int, index: list[LineIndex]) -> tuple[tuple[int, int, int], ...]:
+    """``string_origin`` of the literal at ``quote``, with the line index made once (``index`` holds it)."""
     if not index:
         index.append(LineIndex(text, first_line=number))
     return string_origin(text, quote, index[0])
@@ -189,10 +180,14 @@ def _plain(ctx: ReadContext, obj: dict[str, Any], turns: list[Any], number: int,
         role = resolve(speaker)
         if role is None or text[quote] != '"':
             return None
-        if "\\" not in said and '"' not in said and text.startswith(said, quote + 1):  # _origin's common case
+        # Raw characters other than a backslash or a quote each decode to themselves, so when the
+        # line holds the text right after the quote and the text has neither, the literal is the
+        # text unescaped: ``string_origin`` would give one segment, at the column after the quote
+        # (the line starts ``text``).
+        if "\\" not in said and '"' not in said and text.startswith(said, quote + 1):
             origin: tuple[tuple[int, int, int], ...] = ((0, number, quote + 2),)
         else:
-            origin = _origin(text, quote, said, number, index)
+            origin = _escaped_origin(text, quote, number, index)
         built.append(Turn(number_in, role, said, start, end, origin))
     metadata = dict(meta or {})
     for key, val in obj.items():

@@ -48,6 +48,7 @@ _TEXT_KEY = {seps: ('"text"' + seps[1], seps[0]) for seps in _SEPARATORS}
 # ``json.dumps`` with any option makes an encoder per call: the four this path compares with, made once.
 _ENCODERS = {(ascii_only, seps): json.JSONEncoder(ensure_ascii=ascii_only, separators=seps)
              for ascii_only in (True, False) for seps in _SEPARATORS}
+_DECODER = json.JSONDecoder()
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -88,10 +89,12 @@ def convert_fast(ctx: ReadContext, number: int, text: str, stop: int) -> list[Co
     if not body.startswith("{") or body.count("{") + body.count("[") >= MAX_DEPTH:
         return None
     try:
-        value = json.loads(body)
+        # ``raw_decode`` from the first character: ``json.loads`` without its whitespace skips.
+        # A line with anything after its value (even spaces) is not json.dumps output: slow way.
+        value, end = _DECODER.raw_decode(body)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(value, dict):
+    if end != len(body) or not isinstance(value, dict):
         return None
     if "\\u" in body and _SURROGATE_ESCAPE.search(body) and _SURROGATE.search(json.dumps(value, ensure_ascii=False)):
         return None  # a lone surrogate, which the other parser replaces (pairs decode to one character)

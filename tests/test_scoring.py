@@ -187,3 +187,31 @@ def test_one_more_passing_policy_never_lowers_the_score(items: list[PolicyStatus
     after, _ = score_of([*items, st_("z", "pass", weight)])
     if before is not None:
         assert after is not None and after >= before
+
+
+def test_deltas_stamped_in_place_only_on_the_findings_check_made() -> None:
+    from servicecheck.auditor import _stamp_deltas, coaching_deltas
+    from servicecheck.model import Finding, Severity
+
+    statuses = [st_("a", "fail", 1), st_("b", "pass", 1)]
+    mine = Finding("a", Severity.ERROR, "made by check")
+    foreign = Finding("a", Severity.ERROR, "held elsewhere")
+    out = _stamp_deltas([mine, foreign], statuses, 50.0, {id(mine): mine})
+    assert out == coaching_deltas([Finding("a", Severity.ERROR, "made by check"), foreign], statuses, 50.0)
+    assert out[0] is mine and mine.score_if_fixed == 50.0  # two findings of "a": fixing one changes nothing
+    assert out[1] is not foreign and foreign.score_if_fixed is None  # a finding check did not make is copied
+
+
+def test_shared_statuses_keep_the_weight_as_written() -> None:
+    from dataclasses import replace
+
+    from servicecheck.auditor import Auditor
+    from servicecheck.policy.cache import load_policies_cached
+
+    auditor = Auditor(load_policies_cached())
+    policy = auditor._rulesets["transcript"].policies[0]
+    as_int = replace(policy, weight=1)
+    as_float = replace(policy, weight=1.0)
+    assert type(auditor._status(as_int, "pass").weight) is int
+    assert type(auditor._status(as_float, "pass").weight) is float
+    assert auditor._status(as_float, "pass") is auditor._status(as_float, "pass")

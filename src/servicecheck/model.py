@@ -70,9 +70,13 @@ class Turn:
 
     def locate(self, offset: int) -> tuple[int | None, int | None]:
         """Map an offset in ``text`` to ``(line, column)`` in the file."""
-        if not self.origin:
+        origin = self.origin
+        if not origin:
             return None, None
-        offsets = [seg[0] for seg in self.origin]
+        if len(origin) == 1:  # most turns: one segment
+            start, line, column = origin[0]
+            return line, column + max(offset - start, 0)
+        offsets = [seg[0] for seg in origin]
         i = max(bisect.bisect_right(offsets, offset) - 1, 0)
         start, line, column = self.origin[i]
         return line, column + max(offset - start, 0)

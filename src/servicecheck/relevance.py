@@ -233,6 +233,8 @@ class TurnFilter:
         self._flags: set[str] = set()
         self._live_cache: dict[frozenset[int], frozenset[int]] = {}
         self.rules = [_Rule(name, rule, actions.get(name), self._key) for name, rule in rules.items()]
+        self._flagset = frozenset(self._flags)
+        self._speaker_tests: dict[Any, tuple[list[int], list[tuple[int, frozenset[str]]]]] = {}
         self._producers: dict[tuple[str, str | None], list[_Rule]] = {}
         for r in self.rules:
             for kind, p in r.derived:
@@ -282,29 +284,37 @@ class TurnFilter:
             self._live_cache[seen] = live
         return live
 
+    def _by_speaker(self, speaker: Any) -> tuple[list[int], list[tuple[int, frozenset[str]]]]:
+        """The tests a turn of ``speaker`` runs: those pinning that speaker and those pinning none.
+
+        Made once per speaker (a conversation has a handful): ``select`` runs for every conversation.
+        """
+        found = self._speaker_tests.get(speaker)
+        if found is None:
+            own = self._groups.get(speaker, ([], [])) if speaker is not None else ([], [])
+            anyone = self._groups[None]
+            found = self._speaker_tests[speaker] = ([*own[0], *anyone[0]], [*own[1], *anyone[1]])
+        return found
+
     def select(self, facts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """``facts`` without the turn facts no rule that can fire here could use (order kept)."""
         tests = self._tests
-        groups = self._groups
-        anyone = groups[None]
-        flags = tuple(self._flags)
-        none: tuple[list[int], list[tuple[int, frozenset[str]]]] = ([], [])
-        matched: list[tuple[dict[str, Any], list[int]]] = []  # turn facts and the tests each passes
+        flags = self._flagset
+        passes: list[list[int] | None] = []  # per fact: the tests it passes (None: not a turn fact)
         seen: set[int] = set()
         for f in facts:
             if f.get("type") != "turn":
+                passes.append(None)
                 continue
-            own = groups.get(f.get("sp"), none)
-            passed = [k for k in own[0] if tests[k](f)] + [k for k in anyone[0] if tests[k](f)]
-            carried = {x for x in flags if x in f}
+            plain, flagged = self._by_speaker(f.get("sp"))
+            passed = [k for k in plain if tests[k](f)]
+            carried = flags.intersection(f)  # the signal flags this turn carries (most carry none)
             if carried:
-                passed += [k for k, need in (*own[1], *anyone[1]) if not need.isdisjoint(carried) and tests[k](f)]
-            if passed:
-                matched.append((f, passed))
-                seen.update(passed)
+                passed += [k for k, need in flagged if not need.isdisjoint(carried) and tests[k](f)]
+            passes.append(passed)
+            seen.update(passed)
         live = self._live(frozenset(seen))
-        keep = {id(f) for f, passed in matched if not live.isdisjoint(passed)}
-        return [f for f in facts if f.get("type") != "turn" or id(f) in keep]
+        return [f for f, passed in zip(facts, passes) if passed is None or not live.isdisjoint(passed)]
 
     def wanted(self, facts: Iterable[dict[str, Any]]) -> list[int]:
         """The turn numbers ``select`` keeps (for tests and debugging)."""

@@ -29,12 +29,15 @@ def tool_version() -> str:
     return TOOL_VERSION
 
 
+_SEVERITY_NAMES = {s: str(s) for s in Severity}
+
+
 def severity_name(value: Severity | str | None) -> str:
     """Return ``error``, ``warning`` or ``suggestion`` for a Severity or its name."""
     if value is None:
         return "warning"
     if isinstance(value, Severity):
-        return str(value)
+        return _SEVERITY_NAMES[value]
     return str(value).strip().lower()
 
 
@@ -45,6 +48,8 @@ def is_document(result: Result) -> bool:
 
 def sorted_findings(result: Result) -> list[Finding]:
     """The result's findings in a stable order: by turn, then line, then policy."""
+    if len(result.findings) < 2:
+        return list(result.findings)
     return sorted(result.findings, key=lambda f: f.sort_key)
 
 
@@ -125,6 +130,8 @@ def one_line(text: str) -> str:
 
 def normalise_evidence(text: str) -> str:
     """Fold evidence text so that fingerprints ignore case, width and spacing changes."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold() folds it as lower() does
+        return _WS.sub(" ", text.lower()).strip()
     return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
@@ -136,14 +143,15 @@ def fingerprints(result: Result, findings: Iterable[Finding]) -> list[str]:
     keeps its fingerprint when lines are added above it.  Findings that would
     collide (the same words twice) are told apart by their rank among equals.
     """
-    seen: Counter[str] = Counter()
+    seen: dict[str, int] = {}
     out = []
+    path = result.conversation.source.path
     for f in findings:
         owner = unit_name(result, f) or result.conversation.id
         evidence = normalise_evidence(f.evidence.text) if f.evidence else ""
-        key = f"{f.policy}\0{result.conversation.source.path}\0{owner}\0{evidence}"
-        rank = seen[key]
-        seen[key] += 1
+        key = f"{f.policy}\0{path}\0{owner}\0{evidence}"
+        rank = seen.get(key, 0)
+        seen[key] = rank + 1
         out.append(hashlib.sha256(f"{key}\0{rank}".encode()).hexdigest()[:32])
     return out
 
@@ -333,36 +341,36 @@ def findings_dicts(result: Result, *, document: bool) -> list[dict[str, Any]]:
 def statuses_dicts(result: Result) -> list[dict[str, Any]]:
     """The scorecard as ``[{"id", "status", "weight", "critical"}]``."""
     known = {p.id: p for p in result.policies}
+    # The rows of scorecard(), built in one pass: every status (with the weight and critical
+    # of the last status of its id), then each policy with findings but no status, as failed.
     out = []
-    for pid, status in scorecard(result):
-        p = known.get(pid)
-        out.append(
-            {
-                "id": pid,
-                "status": status,
-                "weight": p.weight if p else None,
-                "critical": p.critical if p else False,
-            }
-        )
+    for row in result.policies:
+        p = known[row.id]
+        out.append({"id": row.id, "status": row.status, "weight": p.weight, "critical": p.critical})
+    failed: set[str] = set()
+    for f in result.findings:
+        if f.policy not in known and f.policy not in failed:
+            failed.add(f.policy)
+            out.append({"id": f.policy, "status": "fail", "weight": None, "critical": False})
     return out
 
 
-def conversation_dict(result: Result) -> dict[str, Any]:
-    """One audited conversation as published in json and jsonl."""
+def conversation_dict(result: Result, kind: str | None = None) -> dict[str, Any]:
+    """One audited conversation as published in json and jsonl (``kind``: a leading ``"type"``, for jsonl)."""
     conv = result.conversation
-    return {
-        "id": conv.id,
-        "source": {"path": conv.source.path, "line": conv.source.line},
-        "language": conv.language,
-        "channel": conv.channel,
-        "turns": len(conv.turns),
-        "timed": conv.timed,
-        "metadata": dict(conv.metadata),
-        "score": result.score,
-        "auto_failed": result.auto_failed,
-        "policies": statuses_dicts(result),
-        "findings": findings_dicts(result, document=False),
-    }
+    out: dict[str, Any] = {"type": kind} if kind is not None else {}
+    out["id"] = conv.id
+    out["source"] = {"path": conv.source.path, "line": conv.source.line}
+    out["language"] = conv.language
+    out["channel"] = conv.channel
+    out["turns"] = len(conv.turns)
+    out["timed"] = conv.timed
+    out["metadata"] = dict(conv.metadata)
+    out["score"] = result.score
+    out["auto_failed"] = result.auto_failed
+    out["policies"] = statuses_dicts(result)
+    out["findings"] = findings_dicts(result, document=False)
+    return out
 
 
 def unit_dict(result: Result) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ..model import Conversation, InputProblem
 from .common import Draft, RawTurn, ReadContext, ReadError, finish, language_tag
 from .jsonsource import JsonSource, type_name
 
-_KNOWN = {"id", "language", "channel", "metadata", "turns"}
+KNOWN_KEYS = frozenset({"id", "language", "channel", "metadata", "turns"})  # the rest goes to metadata
 
 
 def looks_canonical(value: Any) -> bool:
@@ -67,7 +67,7 @@ def _draft(obj: dict[str, Any], src: JsonSource, path: str, fallback_id: str) ->
     except ReadError as err:
         raise ReadError(label + err.message, err.line, err.column) from None
     for key, val in obj.items():
-        if key not in _KNOWN:
+        if key not in KNOWN_KEYS:
             metadata.setdefault(key, val)
     if language and language_tag(language) != language:
         metadata.setdefault("language_code", language)

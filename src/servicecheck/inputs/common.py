@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, BinaryIO
 
 from ..model import Conversation, InputProblem, Location, Turn
@@ -33,7 +34,7 @@ class ReadContext:
     explicit_format: bool = False
     count: int = 0
 
-    @property
+    @cached_property
     def basename(self) -> str:
         """The file name used in generated conversation ids."""
         return os.path.basename(self.path) or self.path

@@ -12,11 +12,17 @@ positions, as before):
   brackets), without a lone surrogate (the other parser replaces those);
 * the line is exactly ``json.dumps`` of that value (``", "``/``": "`` or ``","``/``":"``
   separators, ASCII-escaped or not), so every raw ``"`` in it delimits a string and a
-  structural ``"text"`` key is found by one regex; there must be one per turn (no other
+  structural ``"text"`` key is found by a string search; there must be one per turn (no other
   object of the line holds that key), each turn's value a string: the k-th key is then
   the k-th turn's, and its string's origin is computed as the other parser computes it;
 * the canonical converter needs no other position: any error (which names a place) makes
   the line go the slow way, with the conversation count put back.
+
+A plain conversation (string id, language and channel, an object of metadata, turns of a
+known speaker with a string text and integer times) is then built directly
+(:func:`_plain`), as :func:`~servicecheck.inputs.canonical.convert` would build it; anything
+else goes through the canonical converter. A turn text that needs no escape in JSON stands
+in the line as it is, so its origin is one segment at its quote.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Conversation, InputProblem
-from .common import ReadContext, ReadError
+from ..model import Conversation, InputProblem, Location, Turn
+from .canonical import KNOWN_KEYS
+from .common import ReadContext, ReadError, language_tag
 from .jsonpos import MAX_DEPTH, string_origin
 from .jsonread import convert_json
 from .jsonsource import JsonSource
@@ -36,10 +43,12 @@ from .source import LineIndex
 __all__ = ["convert_fast"]
 
 _SEPARATORS = ((", ", ": "), (",", ":"))
-_TEXT_KEY = {
-    (", ", ": "): re.compile(r'(?:\{|, )"text": '),
-    (",", ":"): re.compile(r'(?:\{|,)"text":'),
-}
+# The structural ``"text"`` key of each separator style: the key, then the item separator before it.
+_TEXT_KEY = {seps: ('"text"' + seps[1], seps[0]) for seps in _SEPARATORS}
+# ``json.dumps`` with any option makes an encoder per call: the four this path compares with, made once.
+_ENCODERS = {(ascii_only, seps): json.JSONEncoder(ensure_ascii=ascii_only, separators=seps)
+             for ascii_only in (True, False) for seps in _SEPARATORS}
+_DECODER = json.JSONDecoder()
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -80,10 +89,12 @@ def convert_fast(ctx: ReadContext, number: int, text: str, stop: int) -> list[Co
     if not body.startswith("{") or body.count("{") + body.count("[") >= MAX_DEPTH:
         return None
     try:
-        value = json.loads(body)
+        # ``raw_decode`` from the first character: ``json.loads`` without its whitespace skips.
+        # A line with anything after its value (even spaces) is not json.dumps output: slow way.
+        value, end = _DECODER.raw_decode(body)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(value, dict):
+    if end != len(body) or not isinstance(value, dict):
         return None
     if "\\u" in body and _SURROGATE_ESCAPE.search(body) and _SURROGATE.search(json.dumps(value, ensure_ascii=False)):
         return None  # a lone surrogate, which the other parser replaces (pairs decode to one character)
@@ -93,16 +104,19 @@ def convert_fast(ctx: ReadContext, number: int, text: str, stop: int) -> list[Co
     ascii_only = body.isascii()
     for seps in _SEPARATORS:
         try:
-            same = json.dumps(value, ensure_ascii=ascii_only, separators=seps) == body
+            same = _ENCODERS[ascii_only, seps].encode(value) == body
         except (ValueError, RecursionError):
             return None
         if same:
             break
     else:
         return None
-    quotes = [m.end() for m in _TEXT_KEY[seps].finditer(body)]
+    quotes = _text_keys(body, seps)
     if len(quotes) != len(turns):
         return None
+    plain = _plain(ctx, value, turns, number, text, quotes)
+    if plain is not None:
+        return [plain]
     index = LineIndex(text, first_line=number)
     origins: dict[int, tuple[tuple[int, int, int], ...]] = {}
     for turn, quote in zip(turns, quotes):
@@ -116,3 +130,75 @@ def convert_fast(ctx: ReadContext, number: int, text: str, stop: int) -> list[Co
     except _Slow:
         ctx.count = count
         return None
+
+
+def _text_keys(body: str, seps: tuple[str, str]) -> list[int]:
+    """Where the value of every ``"text"`` key of the line starts (the key opens an object or follows an item).
+
+    ``str.find`` and a look at the characters before: the regex ``(?:\\{|, )"text": `` gives
+    the same ends, twice as slowly.
+    """
+    key, comma = _TEXT_KEY[seps]
+    out = []
+    find = body.find
+    at = find(key)
+    while at > 0:
+        if body[at - 1] == "{" or body.startswith(comma, at - len(comma)):
+            out.append(at + len(key))
+        at = find(key, at + 1)
+    return out
+
+
+def _escaped_origin(text: str, quote: int, number: int, index: list[LineIndex]) -> tuple[tuple[int, int, int], ...]:
+    """``string_origin`` of the literal at ``quote``, with the line index made once (``index`` holds it)."""
+    if not index:
+        index.append(LineIndex(text, first_line=number))
+    return string_origin(text, quote, index[0])
+
+
+def _plain(ctx: ReadContext, obj: dict[str, Any], turns: list[Any], number: int, text: str,
+           quotes: list[int]) -> Conversation | None:
+    """The conversation of a plain canonical object, as ``canonical.convert`` gives it; None: not plain.
+
+    Plain: ``id``, ``language`` and ``channel`` strings or absent, ``metadata`` an object or
+    absent, every turn an object with a string speaker (or role) the speaker table knows, a
+    string text and integer times. ``ctx`` is left untouched when the answer is None.
+    """
+    conv_id, language, channel, meta = obj.get("id"), obj.get("language"), obj.get("channel"), obj.get("metadata")
+    if not ((conv_id is None or isinstance(conv_id, str)) and (language is None or isinstance(language, str))
+            and (channel is None or isinstance(channel, str)) and (meta is None or isinstance(meta, dict))):
+        return None
+    resolve = ctx.speakers.resolve
+    index: list[LineIndex] = []
+    built: list[Turn] = []
+    for number_in, (turn, quote) in enumerate(zip(turns, quotes), start=1):
+        if not isinstance(turn, dict):
+            return None
+        speaker = turn.get("speaker" if "speaker" in turn or "role" not in turn else "role")
+        said = turn.get("text")
+        start, end = turn.get("start_ms"), turn.get("end_ms")
+        if not (isinstance(speaker, str) and isinstance(said, str)
+                and (start is None or (type(start) is int)) and (end is None or type(end) is int)):
+            return None  # bool, float and error cases: the canonical converter
+        role = resolve(speaker)
+        if role is None or text[quote] != '"':
+            return None
+        # Raw characters other than a backslash or a quote each decode to themselves, so when the
+        # line holds the text right after the quote and the text has neither, the literal is the
+        # text unescaped: ``string_origin`` would give one segment, at the column after the quote
+        # (the line starts ``text``).
+        if "\\" not in said and '"' not in said and text.startswith(said, quote + 1):
+            origin: tuple[tuple[int, int, int], ...] = ((0, number, quote + 2),)
+        else:
+            origin = _escaped_origin(text, quote, number, index)
+        built.append(Turn(number_in, role, said, start, end, origin))
+    metadata = dict(meta or {})
+    for key, val in obj.items():
+        if key not in KNOWN_KEYS:
+            metadata.setdefault(key, val)
+    tag = language_tag(language)
+    if language and tag != language:
+        metadata.setdefault("language_code", language)
+    fallback_id = ctx.next_id()
+    return Conversation(id=conv_id or fallback_id, turns=tuple(built), source=Location(ctx.path, number),
+                        language=tag, channel=channel, metadata=metadata)

@@ -47,6 +47,8 @@ def compile(policy: Policy) -> dict[str, CompiledRule]:
 
 def outcome(policy: Policy, events: list[Event], conversation: Conversation, make: FindingMaker) -> Outcome:
     """One finding per offending turn."""
+    if not events:  # most conversations: nothing fired
+        return Outcome([], "pass")
     turns = sorted({e.fact("m")["t"] for e in events if e.event == "violation"})
     findings = [make(policy, conversation, t, {"turn": t}, signals=signal_names(policy.rule)) for t in turns]
     return Outcome(findings, "fail" if findings else "pass")

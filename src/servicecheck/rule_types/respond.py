@@ -122,7 +122,7 @@ def compile(policy: Policy) -> dict[str, CompiledRule]:
 
 def outcome(policy: Policy, events: list[Event], conversation: Conversation, make: FindingMaker) -> Outcome:
     """One finding per trigger still pending at the end."""
-    if not any(e.event == "applies" for e in events):
+    if not events or not any(e.event == "applies" for e in events):
         return Outcome([], "n/a")
     rule = policy.rule
     n = responder_turns(rule)

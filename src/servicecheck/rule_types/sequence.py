@@ -116,25 +116,62 @@ def compile(policy: Policy) -> dict[str, CompiledRule]:
     return rules
 
 
+class _Stages:
+    """What ``outcome`` reads of a policy's stages, worked out once per policy (it runs for every conversation)."""
+
+    def __init__(self, rule: dict[str, Any]) -> None:
+        self.rule = rule  # kept, so that the cache entry of a rule is never taken for another's
+        stages = rule["stages"]
+        self.names = [s["name"] for s in stages]
+        self.events = [(s["name"], f"stage{i}", f"missing{i}", f"seen{i}") for i, s in enumerate(stages)]
+        self.trigger_signals = signal_names(rule["trigger"])
+        self._labels: dict[str | None, dict[str, str]] = {}
+
+    def labels(self, lang: str | None) -> dict[str, str]:
+        """Stage name -> how findings name it in ``lang``."""
+        found = self._labels.get(lang)
+        if found is None:
+            found = self._labels[lang] = {s["name"]: localised(s.get("label"), lang) or s["name"]
+                                          for s in self.rule["stages"]}
+        return found
+
+
+_PLANS: dict[int, _Stages] = {}  # id(policy.rule) -> its stages
+
+
+def _stages(rule: dict[str, Any]) -> _Stages:
+    plan = _PLANS.get(id(rule))
+    if plan is None or plan.rule is not rule:
+        if len(_PLANS) > 1024:  # packs hold a few sequences; tests build many
+            _PLANS.clear()
+        plan = _PLANS[id(rule)] = _Stages(rule)
+    return plan
+
+
 def outcome(policy: Policy, events: list[Event], conversation: Conversation, make: FindingMaker) -> Outcome:
     """One finding at the trigger naming the missing and out-of-order stages."""
-    applies = [e for e in events if e.event == "applies"]
-    if not applies:
+    applies = next((e for e in events if e.event == "applies"), None)
+    if applies is None:
         return Outcome([], "n/a")
-    trigger = applies[0].fact("m")["t"]
-    stages = policy.rule["stages"]
+    trigger = applies.fact("m")["t"]
+    plan = _stages(policy.rule)
     fired = {e.event for e in events}
-    reached = [s["name"] for i, s in enumerate(stages) if f"stage{i}" in fired]
-    missing = [s["name"] for i, s in enumerate(stages) if f"missing{i}" in fired and f"seen{i}" not in fired]
-    disordered = [s["name"] for i, s in enumerate(stages) if f"missing{i}" in fired and f"seen{i}" in fired]
-    detail = {"stages": [s["name"] for s in stages], "reached": reached,
-              "credit": round(len(reached) / len(stages), 3)}
+    reached: list[str] = []
+    missing: list[str] = []
+    disordered: list[str] = []
+    for name, stage, not_reached, seen in plan.events:
+        if stage in fired:
+            reached.append(name)
+        if not_reached in fired:
+            (disordered if seen in fired else missing).append(name)
+    detail = {"stages": list(plan.names), "reached": reached,
+              "credit": round(len(reached) / len(plan.names), 3)}
     if not missing and not disordered:
         return Outcome([], "pass", detail)
     # Findings name stages by their label in the conversation's language ("empathy or an
     # apology"), not by their id: "missing empathize, solve" means little to a QA lead.
     lang = getattr(make, "language", None)
-    labels = {s["name"]: localised(s.get("label"), lang) or s["name"] for s in stages}
+    labels = plan.labels(lang)
     said_missing = join(lang, [labels[n] for n in missing])
     said_disordered = join(lang, [labels[n] for n in disordered])
     parts = []
@@ -150,6 +187,6 @@ def outcome(policy: Policy, events: list[Event], conversation: Conversation, mak
          "out_of_order": said_disordered, "stages": "; ".join(parts)},
         window=(trigger, len(conversation.turns)),
         detail={"missing": missing, "out_of_order": disordered, "reached": reached},
-        signals=signal_names(policy.rule["trigger"]),
+        signals=plan.trigger_signals,
     )
     return Outcome([finding], "fail", detail)

@@ -341,17 +341,11 @@ def findings_dicts(result: Result, *, document: bool) -> list[dict[str, Any]]:
 def statuses_dicts(result: Result) -> list[dict[str, Any]]:
     """The scorecard as ``[{"id", "status", "weight", "critical"}]``."""
     known = {p.id: p for p in result.policies}
-    # The rows of scorecard(), built in one pass: every status (with the weight and critical
-    # of the last status of its id), then each policy with findings but no status, as failed.
     out = []
-    for row in result.policies:
-        p = known[row.id]
-        out.append({"id": row.id, "status": row.status, "weight": p.weight, "critical": p.critical})
-    failed: set[str] = set()
-    for f in result.findings:
-        if f.policy not in known and f.policy not in failed:
-            failed.add(f.policy)
-            out.append({"id": f.policy, "status": "fail", "weight": None, "critical": False})
+    for pid, status in scorecard(result):
+        p = known.get(pid)
+        out.append({"id": pid, "status": status, "weight": p.weight if p else None,
+                    "critical": p.critical if p else False})
     return out
 
 

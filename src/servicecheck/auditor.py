@@ -238,10 +238,7 @@ def coaching_deltas(findings: list[Finding], statuses: list[PolicyStatus], score
     unless it made other findings too, so the delta is 0 for one of several findings of
     a policy (fixing it alone changes nothing) and never negative.
     """
-    if score is None:
-        return tuple(findings)
-    return tuple(replace(f, score_if_fixed=fixed)
-                 for f, fixed in zip(findings, _fixed_scores(findings, statuses, score), strict=True))
+    return _stamp_deltas(findings, statuses, score, {})  # nothing made here: every finding is copied
 
 
 def _stamp_deltas(findings: list[Finding], statuses: list[PolicyStatus], score: float | None,

@@ -348,14 +348,6 @@ def _kind(token: str) -> str:
     return "O" if token == OPAQUE else "S"
 
 
-def _fast_tokens(
-    stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
-) -> list[tuple[str, int, int]] | None:
-    """The final tokens of :func:`normalize` for ``stream`` by :func:`_flat_tokens`; ``None``: take the slow path."""
-    flat = _flat_tokens(stream, smap, emap, table)
-    return None if flat is None else list(zip(flat[0], flat[1], flat[2]))
-
-
 def _flat_tokens(
     stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
 ) -> tuple[list[str], list[int], list[int], str] | None:
@@ -597,7 +589,7 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normaliz
 def _slow_tokens(
     stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, int, int]]:
-    """The final tokens of a folded stream, one token object at a time (the reference of _fast_tokens)."""
+    """The final tokens of a folded stream, one token object at a time (the reference of _flat_tokens)."""
     toks = _join_words(_fold_inclusive(_stream_tokens(stream, smap, emap)))
     final: list[tuple[str, int, int]] = []
     for t in toks:

@@ -45,15 +45,14 @@ SMALL_TEMPLATE = "Bonjour {{customer_name}}, merci pour votre message. Nous reve
 # ---------------------------------------------------------------- the corpus
 
 
-# Corpus files rebuilt from a source that may not be redistributed (corpus/split.py IDS_ONLY): left
-# out, so that the benchmark's corpus is the same on every checkout, rebuilt or not.
-NOT_IN_REPOSITORY = ("en/complaints_social.jsonl",)
-
-
 def corpus_files(corpus: Path) -> list[Path]:
-    """The conversation files of the real corpus (its ``*.labels.jsonl`` and rebuilt-only files left out)."""
-    return sorted(p for p in corpus.glob("*/*.jsonl")
-                  if not p.name.endswith(".labels.jsonl") and f"{p.parent.name}/{p.name}" not in NOT_IN_REPOSITORY)
+    """The conversation files of the real corpus that every checkout has (corpus/split.py
+    ``repository_files``: the labels and the files rebuilt from their ids left out), so that the
+    benchmark's corpus is the same on every checkout, rebuilt or not."""
+    sys.path.insert(0, str(ROOT / "corpus"))
+    from split import repository_files  # corpus/ is not a package: on the path above
+
+    return repository_files(corpus)
 
 
 def make_corpus(corpus: Path, count: int, path: Path) -> int:

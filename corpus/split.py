@@ -27,6 +27,13 @@ IDS_ONLY = {
 }
 
 
+def repository_files(corpus: Path = HERE) -> list[Path]:
+    """The conversation files every checkout has: ``corpus/<lang>/*.jsonl`` but the labels and the
+    IDS_ONLY files (rebuilt on some checkouts only), for what must read the same corpus everywhere."""
+    return sorted(p for p in corpus.glob("*/*.jsonl")
+                  if not p.name.endswith(".labels.jsonl") and f"{p.parent.name}/{p.name}" not in IDS_ONLY)
+
+
 def pairs(lang: str):
     """(conversation, labels) of every labelled corpus file of one language, in file order."""
     for rel, command in IDS_ONLY.items():

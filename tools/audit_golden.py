@@ -29,6 +29,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "corpus"))
+from split import repository_files  # corpus/ is not a package: on the path above
+
 GOLDEN = ROOT / "tests" / "golden"
 STAMP = GOLDEN / "audit_golden.json"
 REFERENCE = "a6e199d"  # main at the last merge into issue11, without the speed work (earlier: 38df295, bc6ecc5, abfa7e3, 47a4df0)
@@ -38,10 +41,9 @@ DEVSET = ROOT.parent / "shared" / "devset"
 CASES: dict[str, tuple[Path, ...]] = {
     "devset": (DEVSET / "synthetic_conversations.jsonl",),
     "calls": (DEVSET / "hvb_calls_en.jsonl",),
-    # the whole real corpus: every corpus/<lang>/*.jsonl but the labels and the files a checkout may not have
-    # (rebuilt from a source that may not be redistributed: corpus/split.py IDS_ONLY)
-    "corpus": tuple(sorted(p for p in (ROOT / "corpus").glob("*/*.jsonl")
-                           if not p.name.endswith(".labels.jsonl") and p.name != "complaints_social.jsonl")),
+    # the whole real corpus that every checkout has: every corpus/<lang>/*.jsonl but the labels and
+    # the files rebuilt from their ids (corpus/split.py repository_files)
+    "corpus": tuple(repository_files()),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +21,7 @@ from servicecheck.signals import (
     load_lexicon,
     load_signal_mapping,
 )
+from servicecheck.text.normalize import normalize
 from servicecheck.text.patterns import PatternError
 
 PACK = Path(__file__).resolve().parents[1] / "policies" / "service-standards"
@@ -76,6 +78,29 @@ def test_signal_file_is_valid_and_sane(path: Path) -> None:
     langs = {e.lang for e in (*sig.examples_match, *sig.examples_no_match)}  # type: ignore[attr-defined]
     assert {"fr", "en"} <= langs, "examples in both languages"
     assert sig.examples_match and sig.examples_no_match
+
+
+# An English contraction split in two ("we re", "can t") never occurs in normalised text: the
+# normaliser folds "we're" to "were" and "can't" to "cant". An alternative written only in the
+# split form is dead; the collapsed form must stand beside it.
+_SPLIT_CONTRACTION = re.compile(
+    r"\b(i|we|you|they|he|she|it|that|there|who|what|here|let) (d|m|ll|ve|re|s)\b|\b(\w+n) t\b")
+
+
+def test_normalize_folds_english_contractions() -> None:
+    assert normalize("We're sorry, we can't; I'd ask, you'd been").text == "were sorry , we cant ; id ask , youd been"
+
+
+@pytest.mark.parametrize("path", SIGNAL_FILES, ids=lambda p: p.stem)
+def test_no_english_pattern_relies_on_a_split_contraction(path: Path) -> None:
+    data = _load(path)
+    dead = []
+    for section in ("patterns", "exceptions"):
+        for source in (data.get(section) or {}).get("en") or []:
+            for m in _SPLIT_CONTRACTION.finditer(str(source)):
+                if not re.search(r"\b" + re.escape(m.group(0).replace(" ", "")) + r"\b", str(source)):
+                    dead.append(f"{m.group(0)!r} in {source[:80]!r}")
+    assert not dead, dead
 
 
 def test_lexicon_is_valid() -> None:

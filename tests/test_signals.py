@@ -92,6 +92,17 @@ def test_normalize_folds_english_contractions() -> None:
 
 
 @pytest.mark.parametrize("path", SIGNAL_FILES, ids=lambda p: p.stem)
+def test_no_token_pattern_uses_an_anchor(path: Path) -> None:
+    """``$`` and ``^`` are literal characters in a token pattern (only ``regex:`` patterns are
+    regular expressions): an alternative ``(...|$)`` meant as "end of turn" never matches."""
+    data = _load(path)
+    anchored = [str(source) for section in ("patterns", "exceptions")
+                for sources in (data.get(section) or {}).values() for source in sources or []
+                if not str(source).startswith("regex:") and re.search(r"(?<!\\)[$^]", str(source))]
+    assert not anchored, anchored
+
+
+@pytest.mark.parametrize("path", SIGNAL_FILES, ids=lambda p: p.stem)
 def test_no_english_pattern_relies_on_a_split_contraction(path: Path) -> None:
     data = _load(path)
     dead = []

@@ -10,9 +10,9 @@ import yaml
 from click.testing import CliRunner
 
 from servicecheck.cli import main
-from servicecheck.evaluate import expected_findings, read_labels
 from servicecheck.errors import UsageError
-from servicecheck.train import set_model_block
+from servicecheck.evaluate import expected_findings, read_labels
+from servicecheck.train import DEFAULT_WEIGHT, set_model_block
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,3 +185,8 @@ def test_train_refuses_a_non_empty_output_and_unlabelled_inputs(tmp_path: Path) 
     labels = _jsonl(tmp_path / "l2.jsonl", LABELS)
     res = CliRunner().invoke(main, ["train", convs, "--labels", labels, "--output", str(busy)])
     assert res.exit_code == 2 and "exists and is not an empty folder" in res.output
+
+
+def test_train_help_gives_the_default_weight() -> None:
+    help_text = " ".join(CliRunner().invoke(main, ["train", "--help"]).output.split())
+    assert f"[default: {DEFAULT_WEIGHT}]" in help_text

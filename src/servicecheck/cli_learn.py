@@ -76,7 +76,7 @@ def evaluate(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dir
 @click.option("--base", "base", type=click.Path(exists=True, file_okay=False, path_type=str), default=None,
               help="The pack to retrain (default: the shipped service-standards pack, or the one --policies gives).")
 @click.option("--weight", type=click.IntRange(min=1), default=None,
-              help="How many shipped training turns one of these labelled turns is worth  [default: 4].")
+              help="How many shipped training turns one of these labelled turns is worth  [default: 8].")
 @click.pass_context
 def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: tuple[str, ...],
           no_default_pack: bool, lang: str, input_format: str | None, output: str, base: str | None,

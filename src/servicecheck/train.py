@@ -44,7 +44,11 @@ MIN_POSITIVES = 30  # fewer labelled turns of a signal in a language: no model f
 MIN_GAIN = 0.02  # F1 the model must add over the patterns alone (out of fold) to be switched on
 TOLERANCE = 0.0  # F1 given up for a higher threshold
 DEFAULT_PARAMS = linear.TrainParams()
-DEFAULT_WEIGHT = 4  # how many shipped turns one of the team's own labelled turns is worth
+# How many shipped turns one of the team's own labelled turns is worth. 4 until the shipped data
+# grew to 11,000 turns: then 30 of the worked example's calls (examples/qa-team) gained 0.007
+# macro-F1 on the other 30 at 4, 0.025 at 8, 0.034 at 16; on halves of two written sets in a
+# register the pack already knows, 4, 8 and 16 scored within 0.003 of each other.
+DEFAULT_WEIGHT = 8
 
 
 @dataclass(frozen=True)

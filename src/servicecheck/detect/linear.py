@@ -166,7 +166,6 @@ class ModelBank:
         self._index = index
         self._matrix = matrix
         self._bias = np.array([m.bias for m in models.values()], dtype=np.float64)
-        self._models = dict(models)
         # Per signal, the features that can rank in top_features (a positive weight), negated: a turn's
         # few such features are then found at C speed among its many.
         self._pushes_up = {name: {f: -w for f, w in m.weights.items() if w > 0} for name, m in models.items()}

@@ -173,3 +173,46 @@ def test_a_missing_model_file_is_a_located_pack_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as err:
         load_policies([str(pack)], include_default=False)
     assert any("moan.yaml:5:" in p and "$.model.en.file" in p and "cannot read model" in p for p in err.value.problems)
+
+
+def _registers() -> tuple[list, list[bool]]:
+    """Complaint turns of two registers: in "written" the patterns find every complaint, in "real" none."""
+    from servicecheck.train import TurnExample
+
+    pos = ["my parcel never arrived", "still no refund after two weeks", "the app crashes again",
+           "parcel missing again", "no refund yet", "it crashes every time"]
+    neg = ["what are your opening hours", "can i change my address", "how do i reset my password",
+           "do you ship to canada", "what time do you open", "can i pay by card"]
+    examples, hits = [], []
+    for register in ("written", "real"):
+        for i in range(8):
+            for text, gold in [(t, True) for t in pos] + [(t, False) for t in neg]:
+                examples.append(TurnExample(f"{register}-{i}", "en", "customer", text,
+                                            ("COMPLAINT",) if gold else (), register))
+                hits.append(gold and register == "written")
+    return examples, hits
+
+
+def test_thresholds_are_chosen_on_the_judged_turns_and_the_model_fitted_on_all() -> None:
+    from servicecheck.train import train_signal
+
+    examples, hits = _registers()
+    params = linear.TrainParams(min_count=1)
+    everything = train_signal("complaint", "en", examples, hits, params)
+    real = train_signal("complaint", "en", examples, hits, params, judged=lambda ex: ex.source == "real")
+    assert everything.judged_turns is None and real.judged_turns == len(examples) // 2
+    # the patterns alone: half the complaints over all turns (F1 2/3), none on the real turns
+    assert everything.f1_patterns == pytest.approx(2 / 3) and real.f1_patterns == 0.0
+    assert real.threshold is not None and real.f1_combined > 0.9
+    assert real.model is not None and everything.model is not None
+    assert real.model.weights == everything.model.weights  # fitted on every turn either way
+
+
+def test_too_few_judged_positives_fall_back_to_every_turn() -> None:
+    from servicecheck.train import MIN_POSITIVES, train_signal
+
+    examples, hits = _registers()
+    params = linear.TrainParams(min_count=1)
+    few = {id(ex) for ex in [e for e in examples if e.tags][: MIN_POSITIVES - 1]}
+    report = train_signal("complaint", "en", examples, hits, params, judged=lambda ex: id(ex) in few)
+    assert report == train_signal("complaint", "en", examples, hits, params)

@@ -27,7 +27,7 @@ import json
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,7 @@ class SignalReport:
     f1_combined: float  # out of fold, patterns or model at the threshold
     threshold: float | None  # None: the model is off
     model: linear.LinearModel | None
+    judged_turns: int | None = None  # the F1s and the threshold come from these turns only (None: all)
 
 
 def train_signal(
@@ -156,13 +157,26 @@ def train_signal(
     examples: Sequence[TurnExample],
     pattern_hits: Sequence[bool],
     params: linear.TrainParams = DEFAULT_PARAMS,
+    judged: Callable[[TurnExample], bool] | None = None,
 ) -> SignalReport:
-    """Choose a threshold out of fold and fit the final model for one signal in one language."""
+    """Choose a threshold out of fold and fit the final model for one signal in one language.
+
+    The model is fitted on every example. With ``judged``, the threshold (and whether the model is on at
+    all) is chosen on the examples it accepts — the register the pack is judged on — when they hold at
+    least :data:`MIN_POSITIVES` positives of the signal; on all examples otherwise.
+    """
     tag = tag_of(signal)
     docs = [linear.features(ex.text) + list(ex.context) for ex in examples]
     gold = [tag in ex.tags for ex in examples]
     positives = sum(gold)
-    base = _f1(*_confusion(gold, pattern_hits))
+    if judged is not None:
+        kept = [i for i, ex in enumerate(examples) if judged(ex)]
+        if sum(gold[i] for i in kept) < MIN_POSITIVES:
+            kept = list(range(len(examples)))
+    else:
+        kept = list(range(len(examples)))
+    scored = len(kept) < len(examples)
+    base = _f1(*_confusion([gold[i] for i in kept], [pattern_hits[i] for i in kept]))
     if positives < MIN_POSITIVES:
         return SignalReport(signal, language, len(examples), positives, base, base, None, None)
     probs = [0.0] * len(examples)
@@ -175,7 +189,8 @@ def train_signal(
         model = linear.train([docs[i] for i in train_idx], [gold[i] for i in train_idx], signal, language, params)
         for i in test_idx:
             probs[i] = model.probability(docs[i])
-    scores = {t: _f1(*_confusion(gold, [p or q >= t for p, q in zip(pattern_hits, probs)])) for t in THRESHOLDS}
+    sub_gold = [gold[i] for i in kept]
+    scores = {t: _f1(*_confusion(sub_gold, [pattern_hits[i] or probs[i] >= t for i in kept])) for t in THRESHOLDS}
     top = max(scores.values())
     best_t: float | None = None
     best = base
@@ -184,7 +199,8 @@ def train_signal(
         best_t = max(t for t, f in scores.items() if f >= top - TOLERANCE)
         best = scores[best_t]
     final = linear.train(docs, gold, signal, language, params) if best_t is not None else None
-    return SignalReport(signal, language, len(examples), positives, base, best, best_t, final)
+    return SignalReport(signal, language, len(examples), positives, base, best, best_t, final,
+                        len(kept) if scored else None)
 
 
 def _confusion(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, int]:
@@ -195,9 +211,15 @@ def _confusion(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, in
 
 
 def train_models(
-    examples: Sequence[TurnExample], policyset: Any, params: linear.TrainParams = DEFAULT_PARAMS
+    examples: Sequence[TurnExample],
+    policyset: Any,
+    params: linear.TrainParams = DEFAULT_PARAMS,
+    judged: Callable[[TurnExample], bool] | None = None,
 ) -> Iterator[SignalReport]:
-    """Train every agent and customer signal of ``policyset`` in every language the examples hold."""
+    """Train every agent and customer signal of ``policyset`` in every language the examples hold.
+
+    ``judged``: see :func:`train_signal`.
+    """
     from servicecheck.signals import SignalMatcher
 
     plain = {name: replace(sig, models={}) for name, sig in policyset.signals.items()}
@@ -215,7 +237,7 @@ def train_models(
                  for ex in group]
         normed = [replace(ex, text=matcher.normalized(ex.text, lang).text) for ex in group]
         for name in mine:
-            yield train_signal(name, lang, normed, [name in f for f in found], params)
+            yield train_signal(name, lang, normed, [name in f for f in found], params, judged)
 
 
 _MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)

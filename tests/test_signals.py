@@ -309,3 +309,17 @@ def test_default_pack_on_the_synthetic_devset(pack_matcher: SignalMatcher) -> No
             if tp + fn:
                 f1.append(2 * tp / (2 * tp + fp + fn))
         assert sum(f1) / len(f1) >= 0.9 and min(f1) >= 0.75, (lang, counts)
+
+
+@pytest.mark.parametrize(("text", "lang", "negated"), [
+    ("It isn't ready but sorry", "en", False),  # a contrastive conjunction opens a new clause
+    ("pas prêt mais désolé", "fr", False),
+    ("le délai n'a pas été respecté et je suis désolé", "fr", False),  # « et » before a subject
+    ("not the answer and I am sorry", "en", False),
+    ("not late and sorry", "en", True),  # "and" alone keeps the negation: one clause
+    ("pas là et désolé", "fr", True),
+])
+def test_negation_scope_ends_at_a_new_clause_without_punctuation(
+    small: SignalMatcher, text: str, lang: str, negated: bool
+) -> None:
+    assert ("apology" not in small.match(text, "agent", lang)) is negated

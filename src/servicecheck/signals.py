@@ -3,7 +3,8 @@
 Signal files are read by :mod:`servicecheck.detect.definitions`. An exception match that overlaps a pattern
 match cancels it; with ``negation: block`` so does a negator (from the pack's
 ``lexicon.yaml``) among the :data:`NEGATION_WINDOW` tokens before the match,
-in the same clause.
+in the same clause (punctuation, a contrastive conjunction, or "and" / « et » before a
+subject ends it: :data:`NEGATION_STOPS`).
 
 Speakers: an ``agent`` signal matches agent turns and document sentences
 (documents are spoken by ``agent``); a ``customer`` signal matches customer
@@ -23,7 +24,10 @@ from servicecheck.detect.definitions import (
     ANY,
     DEFAULT_LANGUAGES,
     LEXICON_SCHEMA,
+    NEGATION_AND,
     NEGATION_MODES,
+    NEGATION_STOPS,
+    NEGATION_SUBJECTS,
     NEGATION_WINDOW,
     SIGNAL_SCHEMA,
     SPEAKERS,
@@ -201,9 +205,12 @@ class SignalMatcher:
             return False
         k = norm.token_index(start)
         window: list[str] = []
+        tokens = norm.tokens
         for j in range(k - 1, max(k - 1 - NEGATION_WINDOW, -1), -1):
-            tok = norm.tokens[j][0]
-            if tok in CLAUSE_END:
+            tok = tokens[j][0]
+            if tok in CLAUSE_END or tok in NEGATION_STOPS:
+                break
+            if tok in NEGATION_AND and j + 1 < len(tokens) and tokens[j + 1][0] in NEGATION_SUBJECTS:
                 break
             window.append(tok)
         if not window:

@@ -21,6 +21,16 @@ NEGATION_MODES = ("none", "block")
 ANY = "any"
 DEFAULT_LANGUAGES = ("fr", "en")
 NEGATION_WINDOW = 4  # tokens before a match that a negator may stand in ("no need to be sorry")
+# A negator's scope also ends where a new clause starts without punctuation: at a contrastive
+# conjunction ("it isn't ready but I can refund it"), or at "and" / « et » before a subject
+# (« le délai n'a pas été respecté et je m'en excuse"). "and" alone does not end it ("we can't
+# refund and exchange it": both verbs are negated).
+NEGATION_STOPS = frozenset({"but", "however", "though", "although", "mais", "cependant", "pourtant"})
+NEGATION_AND = frozenset({"and", "et"})
+NEGATION_SUBJECTS = frozenset({
+    "i", "im", "ive", "ill", "we", "were", "weve", "well", "you", "he", "she", "they", "it",
+    "je", "j", "nous", "on", "vous", "tu", "il", "elle", "ils", "elles",
+})
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _LANG_KEY = {"pattern": "^(any|[a-z]{2,3})$"}

@@ -193,26 +193,30 @@ def _registers() -> tuple[list, list[bool]]:
     return examples, hits
 
 
-def test_thresholds_are_chosen_on_the_judged_turns_and_the_model_fitted_on_all() -> None:
+def test_thresholds_are_chosen_on_the_mean_over_registers_and_the_model_fitted_on_all() -> None:
     from servicecheck.train import train_signal
 
     examples, hits = _registers()
     params = linear.TrainParams(min_count=1)
-    everything = train_signal("complaint", "en", examples, hits, params)
-    real = train_signal("complaint", "en", examples, hits, params, judged=lambda ex: ex.source == "real")
-    assert everything.judged_turns is None and real.judged_turns == len(examples) // 2
-    # the patterns alone: half the complaints over all turns (F1 2/3), none on the real turns
-    assert everything.f1_patterns == pytest.approx(2 / 3) and real.f1_patterns == 0.0
-    assert real.threshold is not None and real.f1_combined > 0.9
-    assert real.model is not None and everything.model is not None
-    assert real.model.weights == everything.model.weights  # fitted on every turn either way
+    together = train_signal("complaint", "en", examples, hits, params)
+    both = train_signal("complaint", "en", examples, hits, params, judged=lambda ex: ex.source)
+    real = train_signal("complaint", "en", examples, hits, params,
+                        judged=lambda ex: "real" if ex.source == "real" else None)
+    assert together.registers == () and both.registers == ("real", "written") and real.registers == ("real",)
+    # the patterns alone: half the complaints over all turns (F1 2/3); per register 1.0 and 0.0
+    assert together.f1_patterns == pytest.approx(2 / 3)
+    assert both.f1_patterns == pytest.approx(0.5) and real.f1_patterns == 0.0
+    for report in (together, both, real):
+        assert report.threshold is not None and report.f1_combined > 0.9
+        assert report.model is not None and report.model.weights == together.model.weights  # fitted on every turn
 
 
-def test_too_few_judged_positives_fall_back_to_every_turn() -> None:
+def test_registers_with_too_few_positives_are_not_judged() -> None:
     from servicecheck.train import MIN_POSITIVES, train_signal
 
     examples, hits = _registers()
     params = linear.TrainParams(min_count=1)
     few = {id(ex) for ex in [e for e in examples if e.tags][: MIN_POSITIVES - 1]}
-    report = train_signal("complaint", "en", examples, hits, params, judged=lambda ex: id(ex) in few)
+    report = train_signal("complaint", "en", examples, hits, params,
+                          judged=lambda ex: "few" if id(ex) in few else None)
     assert report == train_signal("complaint", "en", examples, hits, params)

@@ -148,7 +148,7 @@ class SignalReport:
     f1_combined: float  # out of fold, patterns or model at the threshold
     threshold: float | None  # None: the model is off
     model: linear.LinearModel | None
-    judged_turns: int | None = None  # the F1s and the threshold come from these turns only (None: all)
+    registers: tuple[str, ...] = ()  # the F1s are means over these registers' F1 (empty: all turns together)
 
 
 def train_signal(
@@ -157,28 +157,41 @@ def train_signal(
     examples: Sequence[TurnExample],
     pattern_hits: Sequence[bool],
     params: linear.TrainParams = DEFAULT_PARAMS,
-    judged: Callable[[TurnExample], bool] | None = None,
+    judged: Callable[[TurnExample], str | None] | None = None,
+    min_gain: float = MIN_GAIN,
 ) -> SignalReport:
     """Choose a threshold out of fold and fit the final model for one signal in one language.
 
-    The model is fitted on every example. With ``judged``, the threshold (and whether the model is on at
-    all) is chosen on the examples it accepts — the register the pack is judged on — when they hold at
-    least :data:`MIN_POSITIVES` positives of the signal; on all examples otherwise.
+    The model is fitted on every example. The threshold, and whether the model is on at all, are chosen
+    on the F1 over every example; with ``judged``, on the mean F1 over the registers it names (``None``:
+    an example no register judges), counting only the registers that hold at least
+    :data:`MIN_POSITIVES` positives of the signal (all examples when none does). Registers weigh
+    the same however many turns each has: real text is not outvoted by a larger written set, nor a
+    register by patterns tuned on another. The model is switched on when its best score beats the
+    patterns alone by ``min_gain`` (ties count with ``0``).
     """
     tag = tag_of(signal)
     docs = [linear.features(ex.text) + list(ex.context) for ex in examples]
     gold = [tag in ex.tags for ex in examples]
     positives = sum(gold)
+    groups: dict[str, list[int]] = defaultdict(list)
     if judged is not None:
-        kept = [i for i, ex in enumerate(examples) if judged(ex)]
-        if sum(gold[i] for i in kept) < MIN_POSITIVES:
-            kept = list(range(len(examples)))
-    else:
-        kept = list(range(len(examples)))
-    scored = len(kept) < len(examples)
-    base = _f1(*_confusion([gold[i] for i in kept], [pattern_hits[i] for i in kept]))
+        for i, ex in enumerate(examples):
+            register = judged(ex)
+            if register is not None:
+                groups[register].append(i)
+    registers = {r: idx for r, idx in sorted(groups.items()) if sum(gold[i] for i in idx) >= MIN_POSITIVES}
+    if not registers:
+        registers = {"": list(range(len(examples)))}
+
+    def score(pred: Sequence[bool]) -> float:
+        return sum(_f1(*_confusion([gold[i] for i in idx], [pred[i] for i in idx]))
+                   for idx in registers.values()) / len(registers)
+
+    judged_on = tuple(r for r in registers if r)
+    base = score(pattern_hits)
     if positives < MIN_POSITIVES:
-        return SignalReport(signal, language, len(examples), positives, base, base, None, None)
+        return SignalReport(signal, language, len(examples), positives, base, base, None, None, judged_on)
     probs = [0.0] * len(examples)
     folds = [_fold_of(ex.conversation) for ex in examples]
     for k in range(FOLDS):
@@ -189,18 +202,16 @@ def train_signal(
         model = linear.train([docs[i] for i in train_idx], [gold[i] for i in train_idx], signal, language, params)
         for i in test_idx:
             probs[i] = model.probability(docs[i])
-    sub_gold = [gold[i] for i in kept]
-    scores = {t: _f1(*_confusion(sub_gold, [pattern_hits[i] or probs[i] >= t for i in kept])) for t in THRESHOLDS}
+    scores = {t: score([p or q >= t for p, q in zip(pattern_hits, probs)]) for t in THRESHOLDS}
     top = max(scores.values())
     best_t: float | None = None
     best = base
-    if top >= base + MIN_GAIN:
+    if top >= base + min_gain:
         # the highest threshold within TOLERANCE of the best
         best_t = max(t for t, f in scores.items() if f >= top - TOLERANCE)
         best = scores[best_t]
     final = linear.train(docs, gold, signal, language, params) if best_t is not None else None
-    return SignalReport(signal, language, len(examples), positives, base, best, best_t, final,
-                        len(kept) if scored else None)
+    return SignalReport(signal, language, len(examples), positives, base, best, best_t, final, judged_on)
 
 
 def _confusion(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[int, int, int]:
@@ -214,11 +225,12 @@ def train_models(
     examples: Sequence[TurnExample],
     policyset: Any,
     params: linear.TrainParams = DEFAULT_PARAMS,
-    judged: Callable[[TurnExample], bool] | None = None,
+    judged: Callable[[TurnExample], str | None] | None = None,
+    min_gain: float = MIN_GAIN,
 ) -> Iterator[SignalReport]:
     """Train every agent and customer signal of ``policyset`` in every language the examples hold.
 
-    ``judged``: see :func:`train_signal`.
+    ``judged``, ``min_gain``: see :func:`train_signal`.
     """
     from servicecheck.signals import SignalMatcher
 
@@ -237,7 +249,7 @@ def train_models(
                  for ex in group]
         normed = [replace(ex, text=matcher.normalized(ex.text, lang).text) for ex in group]
         for name in mine:
-            yield train_signal(name, lang, normed, [name in f for f in found], params, judged)
+            yield train_signal(name, lang, normed, [name in f for f in found], params, judged, min_gain)
 
 
 _MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)

@@ -40,17 +40,15 @@ span of the original text it came from so that evidence can be quoted.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, MutableSequence, Sequence
+from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, repeat
 from operator import add, itemgetter, sub
-from typing import Any
 
 import re2
 
@@ -350,52 +348,7 @@ def _kind(token: str) -> str:
     return "O" if token == OPAQUE else "S"
 
 
-# The optional C accelerator of _flat_tokens_py (servicecheck/text/_cnormalize.c, built by
-# ``pip install`` where a C compiler is found): the same results (tests/test_cnormalize.py), several
-# times faster. It is loaded once a process has normalised _C_AFTER texts, so that a lint of a few
-# units never imports it; SERVICECHECK_PURE=1 keeps the pure-Python code (the reference).
-_C_AFTER = 256
-_c_wait = _C_AFTER
-_c_tokens: Callable[[str, dict[str, tuple[str, ...]], frozenset[str], bool], tuple[Any, ...]] | None = None
-
-
-def _load_c() -> None:
-    """Load the C accelerator now, unless SERVICECHECK_PURE is set or the extension is not built."""
-    global _c_tokens, _c_wait
-    _c_wait = -1
-    _c_tokens = None
-    if os.environ.get("SERVICECHECK_PURE", "").strip() not in ("", "0"):
-        return
-    try:
-        from servicecheck.text._cnormalize import tokens
-    except ImportError:
-        return
-    _c_tokens = tokens
-
-
-def _use_pure() -> None:
-    """Go back to the pure-Python code for the rest of the process (tests compare both)."""
-    global _c_tokens, _c_wait
-    _c_tokens = None
-    _c_wait = -1
-
-
 def _flat_tokens(
-    stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
-) -> tuple[list[str], list[int], list[int], str] | None:
-    """:func:`_flat_tokens_py`, by the C accelerator when it is loaded."""
-    if _c_tokens is None or type(table) is not dict:
-        return _flat_tokens_py(stream, smap, emap, table)
-    if _MAY_INCLUDE.search(stream):
-        return None
-    toks, ost, oen, text = _c_tokens(stream, table, ELISIONS, False)
-    if smap is not None and emap is not None:
-        ost = list(map(smap.__getitem__, ost))
-        oen = [emap[e - 1] for e in oen]
-    return toks, ost, oen, text
-
-
-def _flat_tokens_py(
     stream: str, smap: Sequence[int] | None, emap: Sequence[int] | None, table: Mapping[str, tuple[str, ...]]
 ) -> tuple[list[str], list[int], list[int], str] | None:
     """The final tokens of :func:`normalize` for ``stream``, at C speed where it can; ``None``: take the slow path.
@@ -625,14 +578,6 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normaliz
         text = str(text)
     table = prepare_spellings(spellings) if spellings else {}
     stream, smap, emap = _fold_stream(text)
-    global _c_wait
-    if _c_wait >= 0:
-        if _c_wait == 0:
-            _load_c()
-        else:
-            _c_wait -= 1
-    if _c_tokens is not None and smap is None and not _MAY_INCLUDE.search(stream):
-        return Normalized(*_c_tokens(stream, table, ELISIONS, True))  # offsets in the stream are the text's
     flat = _flat_tokens(stream, smap, emap, table)
     if flat is None:
         return _normalized(_slow_tokens(stream, smap, emap, table))

@@ -376,9 +376,8 @@ def audit(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | No
           min_score: float | None, lang: str, color: bool | None, policy_dirs: tuple[str, ...],
           no_default_pack: bool, input_format: str | None, agent_speaker: str | None) -> None:
     """Audit call and chat transcripts (files, or - for standard input)."""
-    from servicecheck import api, heap
+    from servicecheck import api
 
-    heap.steady()
     policyset = _load(policy_dirs, no_default_pack)
     cfg = _config()
     items = api.audit(_files(paths, "transcript", "auditing"), policyset,
@@ -419,9 +418,8 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
 def annotate(ctx: click.Context, paths: tuple[str, ...], fmt: str, explain: bool, lang: str,
              input_format: str | None, policy_dirs: tuple[str, ...], no_default_pack: bool) -> None:
     """Show the signals found in every turn (to debug and tune lexicons)."""
-    from servicecheck import api, heap
+    from servicecheck import api
 
-    heap.steady()
     policyset = _load(policy_dirs, no_default_pack)
     auditor = api.Auditor(policyset, None if lang == "auto" else lang)
     errors = 0

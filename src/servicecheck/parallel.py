@@ -124,10 +124,7 @@ _worker: dict[str, Any] = {}
 
 
 def _init(policyset_bytes: bytes, language: str | None, read: dict[str, Any], render: str | None) -> None:
-    from servicecheck import heap
     from servicecheck.auditor import Auditor
-
-    heap.steady()  # a spawned worker does not inherit the parent's (a forked one does)
 
     policyset = pickle.loads(policyset_bytes)
     formatter = None

@@ -114,6 +114,29 @@ def test_no_english_pattern_relies_on_a_split_contraction(path: Path) -> None:
     assert not dead, dead
 
 
+# A pattern that starts with a bare contraction ending, "(is|are|s|re) set by", relies on the word
+# before it being split off ("they re"); normalize glues it ("theyre"), so the joined forms must be there.
+_JOINED = {"re": "theyre", "s": "its", "ll": "well", "ve": "weve", "m": "im", "d": "wed"}
+
+
+@pytest.mark.parametrize("path", SIGNAL_FILES, ids=lambda p: p.stem)
+def test_no_english_pattern_starts_with_a_bare_contraction_ending(path: Path) -> None:
+    data = _load(path)
+    dead = []
+    for section in ("patterns", "exceptions"):
+        for source in (data.get(section) or {}).get("en") or []:
+            lead = re.match(r"\(([^()]*)\)", str(source))
+            alts = lead.group(1).split("|") if lead else []
+            dead += [f"{end!r} without {_JOINED[end]!r} in {source[:60]!r}"
+                     for end in alts if end in _JOINED and _JOINED[end] not in alts]
+    assert not dead, dead
+
+
+def test_a_leading_contraction_ending_matches_the_glued_word(pack_matcher: SignalMatcher) -> None:
+    hits = pack_matcher.match("I'm afraid not, they're set under the regulator's cap.", "agent", "en", "transcript")
+    assert "justification" in hits
+
+
 def test_lexicon_is_valid() -> None:
     data = _load(PACK / "lexicon.yaml")
     jsonschema.Draft202012Validator(LEXICON_SCHEMA).validate(data)

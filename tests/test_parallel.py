@@ -197,3 +197,55 @@ def test_a_rendered_block_counts_its_results_on_the_progress_line() -> None:
     bar = progress.Progress(io.StringIO(), None, "auditing", False)
     items = [parallel.Rendered("a", "{}\n{}\n{}\n", (), None, 3), InputProblem("x.jsonl", "invalid JSON", 4, 1)]
     assert list(bar.over_results(items)) == items and bar.results == 4
+
+
+# Run in a fresh interpreter (so that workers are forked from a process that never audited, as
+# the CLI's are): the workers' unit runner is wrapped so that a worker dies in the middle of its
+# first unit(s), as a crash in native code would kill it; ``deaths`` workers die in all.
+_DYING_WORKER = r"""
+import os, sys
+from servicecheck import parallel
+from servicecheck.cli import main
+
+real_run = parallel._run
+marks = sys.argv[1]
+
+def dying_run(unit):
+    for k in range(int(sys.argv[2])):
+        mark = f"{marks}.{k}"
+        try:
+            os.close(os.open(mark, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            continue
+        os._exit(3)  # this worker dies now, with the units it holds
+    return real_run(unit)
+
+parallel._run = dying_run
+main(sys.argv[3:])
+"""
+
+
+@pytest.mark.parametrize(("deaths", "survives"), [(1, True), (2, True), (12, False)])
+def test_a_worker_that_dies_is_replaced_and_its_units_run_again(inputs: list[str], tmp_path: Path,
+                                                               deaths: int, survives: bool) -> None:
+    import subprocess
+    import sys
+
+    pack_dir = tmp_path / "partest"
+    for name, text in PACK.items():
+        (pack_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (pack_dir / name).write_text(text, encoding="utf-8")
+    args = ["audit", "--no-config", "--no-default-pack", "--policies", str(pack_dir), "--format", "jsonl",
+            "--fail-on", "never", *inputs]
+    expected = CliRunner().invoke(main, [*args, "--jobs", "1"])
+    run = subprocess.run([sys.executable, "-c", _DYING_WORKER, str(tmp_path / "died"), str(deaths),
+                          *args, "--jobs", "2"], capture_output=True, text=True, timeout=300)
+    if survives:
+        assert run.returncode == expected.exit_code, run.stderr
+        assert run.stdout == expected.stdout
+        # (two workers dying at once break the pool once)
+        assert 1 <= run.stderr.count("a worker process stopped unexpectedly (") <= deaths
+    else:  # more deaths than MAX_RESTARTS allows: the run stops with the engine error, not a hang or a traceback
+        assert run.returncode not in (0, expected.exit_code), run.stderr
+        assert f"stopped unexpectedly {parallel.MAX_RESTARTS + 1} times" in run.stderr
+        assert "Traceback" not in run.stderr

@@ -22,6 +22,10 @@ With ``render`` (a streaming format), a worker sends back the text of a unit's
 results joined in one :class:`Rendered` block (with the worst finding and the lowest
 score, all the exit code needs), so the parent only writes text.
 
+A worker that dies (killed, or a crash in native code) takes the units in flight with the
+pool: a new pool runs them again, in order, up to :data:`MAX_RESTARTS` times a run, with a
+note on standard error; the output is the same as without the death.
+
 Conversations without an id are named ``<file>#<n>``, where ``n`` counts the
 conversations of the file before them. A range is parsed with a provisional
 count (one conversation per non-blank line); when the count it started from proves
@@ -35,6 +39,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,6 +53,7 @@ __all__ = ["INFLIGHT", "RANGE_BYTES", "Rendered", "audit_parallel", "default_job
 RANGE_BYTES = 1 << 17  # bytes of a JSONL file per unit (≈ 200 conversations of the benchmark corpus)
 BLOCK_CONVERSATIONS = 100  # conversations per unit read from standard input
 INFLIGHT = 3  # units submitted per worker ahead of the one being consumed
+MAX_RESTARTS = 2  # worker deaths one run survives: the pool is rebuilt and the units in flight run again
 
 Item = Result | InputProblem
 
@@ -308,8 +314,6 @@ def _can_fork() -> bool:
     timer threads and sessions must not be copied); a library caller that audited in
     this process before gets spawned workers, as before.
     """
-    import sys
-
     from servicecheck import engine
 
     return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods() and engine._host is None
@@ -354,6 +358,7 @@ def _ordered(units: Iterable[_Unit], jobs: int, policyset: Any, language: str | 
     offset: dict[int, int] = {}
     source = iter(units)
     pool = _pool(jobs, policyset, language, read, render)
+    restarts = 0
     try:
         exhausted = False
         while True:
@@ -366,15 +371,32 @@ def _ordered(units: Iterable[_Unit], jobs: int, policyset: Any, language: str | 
                     start = lines_seen.get(unit.file, 0) + offset.get(unit.file, 0)
                     lines_seen[unit.file] = lines_seen.get(unit.file, 0) + unit.estimate
                     unit = replace(unit, count=start)
-                pending.append((unit, pool.submit(_run, unit)))
+                pending.append((unit, _submit(pool, unit)))
             if not pending:
                 return
             unit, future = pending.popleft()
-            items, count_after = _result(future)
+            try:
+                items, count_after = _result(future)
+                if unit.kind == "range" and unit.count != true_count.get(unit.file, 0):
+                    # a line held several conversations: redo with the right count
+                    items, count_after = _result(_submit(pool, replace(unit, count=true_count.get(unit.file, 0))))
+            except _WorkerDied as exc:
+                # A worker died (killed, or a crash in native code): every unit in flight is lost with the
+                # pool. Units are pure (they name their input, not a state), so a new pool runs them again.
+                if restarts >= MAX_RESTARTS:
+                    from servicecheck.errors import EngineError
+
+                    raise EngineError(f"a worker process stopped unexpectedly {restarts + 1} times: {exc}") from exc
+                restarts += 1
+                sys.stderr.write(f"servicecheck: a worker process stopped unexpectedly ({exc}); "
+                                 f"running its units again on new workers ({restarts} of {MAX_RESTARTS})\n")
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = _pool(jobs, policyset, language, read, render)
+                again = [unit, *(u for u, _f in pending)]
+                pending.clear()
+                pending.extend((u, _submit(pool, u)) for u in again)
+                continue
             if unit.kind == "range":
-                truth = true_count.get(unit.file, 0)
-                if unit.count != truth:  # a line held several conversations: redo with the right count
-                    items, count_after = _result(pool.submit(_run, replace(unit, count=truth)))
                 true_count[unit.file] = count_after
                 later = sum(u.estimate for u, _f in pending if u.file == unit.file and u.kind == "range")
                 offset[unit.file] = count_after - (lines_seen[unit.file] - later)
@@ -386,15 +408,29 @@ def _ordered(units: Iterable[_Unit], jobs: int, policyset: Any, language: str | 
         _worker.clear()  # what forked workers inherited; a later run builds its own
 
 
-def _result(future: Future[tuple[bytes, int]]) -> tuple[bytes, int]:
+class _WorkerDied(Exception):
+    """A worker process of the pool stopped while units were in flight."""
+
+
+def _submit(pool: ProcessPoolExecutor, unit: _Unit) -> Future[tuple[bytes, int]]:
+    """Submit ``unit``; a pool that broke before taking it gives a future holding that error (see :func:`_result`)."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from servicecheck.errors import EngineError
+    try:
+        return pool.submit(_run, unit)
+    except BrokenProcessPool as exc:
+        failed: Future[tuple[bytes, int]] = Future()
+        failed.set_exception(exc)
+        return failed
+
+
+def _result(future: Future[tuple[bytes, int]]) -> tuple[bytes, int]:
+    from concurrent.futures.process import BrokenProcessPool
 
     try:
         return future.result()
     except BrokenProcessPool as exc:  # a worker died (killed, or a crash in the C engine)
-        raise EngineError(f"a worker process stopped unexpectedly: {exc}") from exc
+        raise _WorkerDied(str(exc)) from exc
 
 
 def audit_parallel(

@@ -175,3 +175,29 @@ def test_candidates_searched_one_by_one_match_the_alternation(text: str, only: s
     assert list(pset.finditer(norm, index)) == whole
     with patch.object(patterns, "_NATIVE", [False]):
         assert list(pset.finditer(norm, index)) == whole
+
+
+def test_a_pattern_too_big_for_the_small_memory_budget_compiles_with_the_large_one() -> None:
+    """Each pattern's regex gets the small RE2 budget (its DFA stays small), the largest the large one."""
+    from pathlib import Path
+
+    import re2
+    import yaml
+
+    from servicecheck.text import patterns as pt
+
+    pack = Path(__file__).resolve().parents[1] / "policies" / "service-standards" / "signals"
+    sources = [s for f in sorted(pack.glob("*.yaml"))
+               for s in (yaml.safe_load(f.read_text(encoding="utf-8"))["patterns"].get("en") or [])
+               if not str(s).startswith("regex:")]
+    too_big = []
+    for source in sources:
+        compiled = pt.compile_pattern(source)  # never fails for want of memory
+        try:
+            re2.compile(" (?:" + str(compiled.body) + ")", pt._options(pt.PATTERN_MEM[0]))
+        except re2.error:
+            too_big.append(compiled)
+    assert too_big, "no pattern of the default pack needs the large budget: the fallback is untested"
+    big = too_big[0]
+    text = normalize("nothing to see here").text
+    assert list(big.finditer(text)) == []

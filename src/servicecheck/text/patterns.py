@@ -71,6 +71,24 @@ class PatternError(ValueError):
         super().__init__(f"{message} (column {column})" if column else message)
 
 
+PATTERN_MEM = (1 << 20, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, else the large one
+
+
+def _compile_small(source: str) -> Any:
+    """Compile one pattern's regex within the small memory budget if it fits, else the large one.
+
+    ``max_mem`` bounds the compiled program and the lazily built DFA together. Every pattern of a
+    pack has its own regex (searched alone when the prefilter names few candidates), and each DFA
+    grows with the text it sees up to its budget: thousands of them at 8 MB each made the audit's
+    resident memory climb with the corpus. A pattern's DFA needs far less; only the largest
+    patterns need the large budget to compile at all. Matches are the same either way.
+    """
+    try:
+        return re2.compile(source, _options(PATTERN_MEM[0]))
+    except re2.error:
+        return re2.compile(source, _options(PATTERN_MEM[1]))
+
+
 def _options(max_mem: int = 8 << 20) -> re2.Options:
     opts = re2.Options()
     opts.log_errors = False  # errors become PatternError; RE2's own log is noise
@@ -436,7 +454,7 @@ def compile_pattern(source: str, spellings: Mapping[str, str] | None = None, max
         raise PatternError("the pattern can match no words at all", 1)
     body = compiled_seq.regex
     try:
-        regex = re2.compile(" (?:" + body + ")", _options())
+        regex = _compile_small(" (?:" + body + ")")
     except re2.error as exc:  # our own output, but a huge pattern can pass RE2's memory budget
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternError(f"the pattern is too large to compile ({detail})", 1) from None
@@ -540,7 +558,7 @@ class PatternSet:
     def _combine(self, index: list[int]) -> list[tuple[object, list[int]]]:
         source = " (?:" + "|".join("(" + str(self.patterns[i].body) + ")" for i in index) + ")"
         try:
-            return [(re2.compile(source.encode("utf-8"), _options(64 << 20)), index)]
+            return [(re2.compile(source.encode("utf-8"), _options(16 << 20)), index)]
         except re2.error as exc:
             # A user pack with thousands of patterns can pass RE2's memory budget once
             # combined (each compiled on its own): search it as several alternations.

@@ -71,7 +71,7 @@ class PatternError(ValueError):
         super().__init__(f"{message} (column {column})" if column else message)
 
 
-PATTERN_MEM = (1 << 20, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, else the large one
+PATTERN_MEM = (256 << 10, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, else the large one
 
 
 def _compile_small(source: str) -> Any:
@@ -80,8 +80,9 @@ def _compile_small(source: str) -> Any:
     ``max_mem`` bounds the compiled program and the lazily built DFA together. Every pattern of a
     pack has its own regex (searched alone when the prefilter names few candidates), and each DFA
     grows with the text it sees up to its budget: thousands of them at 8 MB each made the audit's
-    resident memory climb with the corpus. A pattern's DFA needs far less; only the largest
-    patterns need the large budget to compile at all. Matches are the same either way.
+    resident memory climb with the corpus. A pattern's DFA needs far less (RE2 starts its cache
+    afresh when the budget is spent); only the largest patterns need the large budget to compile
+    at all. Matches are the same either way.
     """
     try:
         return re2.compile(source, _options(PATTERN_MEM[0]))
@@ -558,7 +559,7 @@ class PatternSet:
     def _combine(self, index: list[int]) -> list[tuple[object, list[int]]]:
         source = " (?:" + "|".join("(" + str(self.patterns[i].body) + ")" for i in index) + ")"
         try:
-            return [(re2.compile(source.encode("utf-8"), _options(16 << 20)), index)]
+            return [(re2.compile(source.encode("utf-8"), _options(8 << 20)), index)]
         except re2.error as exc:
             # A user pack with thousands of patterns can pass RE2's memory budget once
             # combined (each compiled on its own): search it as several alternations.

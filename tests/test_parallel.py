@@ -44,13 +44,16 @@ LINES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pack(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
-    root = tmp_path_factory.mktemp("pack")
+def _write_pack(root: Path) -> Path:
     for name, text in PACK.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
-    return load_policies([str(root)], include_default=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
+    return load_policies([str(_write_pack(tmp_path_factory.mktemp("pack")))], include_default=False)
 
 
 @pytest.fixture()
@@ -231,15 +234,12 @@ def test_a_worker_that_dies_is_replaced_and_its_units_run_again(inputs: list[str
     import subprocess
     import sys
 
-    pack_dir = tmp_path / "partest"
-    for name, text in PACK.items():
-        (pack_dir / name).parent.mkdir(parents=True, exist_ok=True)
-        (pack_dir / name).write_text(text, encoding="utf-8")
+    pack_dir = _write_pack(tmp_path / "partest")
     args = ["audit", "--no-config", "--no-default-pack", "--policies", str(pack_dir), "--format", "jsonl",
             "--fail-on", "never", *inputs]
     expected = CliRunner().invoke(main, [*args, "--jobs", "1"])
     run = subprocess.run([sys.executable, "-c", _DYING_WORKER, str(tmp_path / "died"), str(deaths),
-                          *args, "--jobs", "2"], capture_output=True, text=True, timeout=300)
+                          *args, "--jobs", "2"], capture_output=True, text=True, timeout=300, check=False)
     if survives:
         assert run.returncode == expected.exit_code, run.stderr
         assert run.stdout == expected.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -102,15 +103,19 @@ def test_no_token_pattern_uses_an_anchor(path: Path) -> None:
     assert not anchored, anchored
 
 
+def _english_sources(data: dict[str, Any]) -> list[str]:
+    """The English patterns and exceptions of a signal file."""
+    return [str(source) for section in ("patterns", "exceptions")
+            for source in (data.get(section) or {}).get("en") or []]
+
+
 @pytest.mark.parametrize("path", SIGNAL_FILES, ids=lambda p: p.stem)
 def test_no_english_pattern_relies_on_a_split_contraction(path: Path) -> None:
-    data = _load(path)
     dead = []
-    for section in ("patterns", "exceptions"):
-        for source in (data.get(section) or {}).get("en") or []:
-            for m in _SPLIT_CONTRACTION.finditer(str(source)):
-                if not re.search(r"\b" + re.escape(m.group(0).replace(" ", "")) + r"\b", str(source)):
-                    dead.append(f"{m.group(0)!r} in {source[:80]!r}")
+    for source in _english_sources(_load(path)):
+        for m in _SPLIT_CONTRACTION.finditer(source):
+            if not re.search(r"\b" + re.escape(m.group(0).replace(" ", "")) + r"\b", source):
+                dead.append(f"{m.group(0)!r} in {source[:80]!r}")
     assert not dead, dead
 
 
@@ -121,14 +126,12 @@ _JOINED = {"re": "theyre", "s": "its", "ll": "well", "ve": "weve", "m": "im", "d
 
 @pytest.mark.parametrize("path", SIGNAL_FILES, ids=lambda p: p.stem)
 def test_no_english_pattern_starts_with_a_bare_contraction_ending(path: Path) -> None:
-    data = _load(path)
     dead = []
-    for section in ("patterns", "exceptions"):
-        for source in (data.get(section) or {}).get("en") or []:
-            lead = re.match(r"\(([^()]*)\)", str(source))
-            alts = lead.group(1).split("|") if lead else []
-            dead += [f"{end!r} without {_JOINED[end]!r} in {source[:60]!r}"
-                     for end in alts if end in _JOINED and _JOINED[end] not in alts]
+    for source in _english_sources(_load(path)):
+        lead = re.match(r"\(([^()]*)\)", source)
+        alts = lead.group(1).split("|") if lead else []
+        dead += [f"{end!r} without {_JOINED[end]!r} in {source[:60]!r}"
+                 for end in alts if end in _JOINED and _JOINED[end] not in alts]
     assert not dead, dead
 
 

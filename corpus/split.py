@@ -21,9 +21,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LANGS = ("en", "fr")
 SPLITS = ("train", "dev", "test")
-# Corpus files kept as ids and labels only (the source states no licence), and how to rebuild each.
+# Corpus files kept as ids and labels only (the source states no licence, or one whose terms do not fit
+# the repository's), and how to rebuild each.
 IDS_ONLY = {
     "en/complaints_social.jsonl": "python corpus/sources/complaints_social.py complaints-data.csv",
+    "en/airline_tweets.jsonl": "python corpus/sources/airline_tweets.py Tweets.csv",
 }
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from servicecheck.cli import main
 from servicecheck.errors import UsageError
 from servicecheck.evaluate import expected_findings, read_labels
-from servicecheck.train import DEFAULT_WEIGHT, set_model_block
+from servicecheck.train import DEFAULT_WEIGHT, TurnExample, set_model_block, train_signal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -190,3 +190,18 @@ def test_train_refuses_a_non_empty_output_and_unlabelled_inputs(tmp_path: Path) 
 def test_train_help_gives_the_default_weight() -> None:
     help_text = " ".join(CliRunner().invoke(main, ["train", "--help"]).output.split())
     assert f"[default: {DEFAULT_WEIGHT}]" in help_text
+
+
+def test_a_pinned_threshold_switches_on_a_model_the_out_of_fold_rule_keeps_off() -> None:
+    """Patterns that already find every positive leave the model nothing to add out of fold: off, unless
+    the threshold is pinned (chosen on held-out text); the report then gives the out-of-fold F1 at it."""
+    texts = [("you lot are clowns", True), ("where is my parcel", False)] * 40
+    examples = [TurnExample(f"c{i}", "en", "customer", text, ("INCIVILITY",) if rude else ())
+                for i, (text, rude) in enumerate(texts)]
+    hits = [rude for _, rude in texts]
+    free = train_signal("incivility", "en", examples, hits)
+    assert free.threshold is None and free.model is None and free.f1_patterns == free.f1_combined == 1.0
+    pinned = train_signal("incivility", "en", examples, hits, pinned=0.9)
+    assert pinned.threshold == 0.9 and pinned.model is not None
+    assert pinned.model.probability(["clowns"]) > pinned.model.probability(["parcel"])
+    assert pinned.f1_patterns == 1.0 and 0.0 < pinned.f1_combined <= 1.0

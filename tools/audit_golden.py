@@ -9,7 +9,12 @@ lexicon or model change on main only needs this script to be run again:
     python tools/audit_golden.py           # rewrite tests/golden/audit_*.json.gz
     python tools/audit_golden.py --check   # only say whether they are up to date
 
-It extracts ``src/`` of the reference commit into a temporary folder and runs
+A change of *meaning* made on main after the reference commit (not speed work) is applied to the
+reference's ``src/`` from :data:`PATCH`, so that the reference differs from main by the speed work
+alone: since fb86531 a negator's scope also ends at "but" / « mais » and at "and" / « et » before a
+subject.
+
+It extracts ``src/`` of the reference commit into a temporary folder (then applies :data:`PATCH`) and runs
 ``python -m servicecheck audit --no-config -q --format json FILES`` there (the default
 pack resolves to this checkout's ``policies/``, as an editable install maps it), in a
 folder holding copies of the inputs under their bare names, as the test does.
@@ -34,6 +39,7 @@ from split import repository_files  # corpus/ is not a package: on the path abov
 
 GOLDEN = ROOT / "tests" / "golden"
 STAMP = GOLDEN / "audit_golden.json"
+PATCH = Path(__file__).resolve().with_name("audit_golden_reference.patch")  # main's meaning changes since REFERENCE
 REFERENCE = "a6e199d"  # main at the last merge into issue11, without the speed work (earlier: 38df295, bc6ecc5, abfa7e3, 47a4df0)
 DEVSET = ROOT.parent / "shared" / "devset"
 
@@ -102,6 +108,8 @@ def main() -> None:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.reference, "src"], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(ref)], input=archive, check=True)
+        if args.reference == REFERENCE:  # the patch is written against REFERENCE's src/
+            subprocess.run(["git", "apply", "-p1", str(PATCH)], cwd=ref, check=True)
         for name, files in CASES.items():
             missing = [str(f) for f in files if not f.is_file()]
             if missing:

@@ -50,13 +50,33 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "freemobilachat+written"})
 
 
-# Thresholds chosen on held-out real text instead of out of fold (servicecheck.train.train_signal, `pinned`).
+# Thresholds chosen on held-out text instead of out of fold (servicecheck.train.train_signal, `pinned`): out of
+# fold, a model is judged against patterns tuned on the very turns it is scored on, which look better there than
+# on new text. A set never tuned on judges instead: patterns alone against patterns or a model fitted on every
+# train and dev turn, per threshold; a pin needs 0.02 F1 over what ships otherwise, and takes the highest
+# threshold within 0.005 of the best unless said below. docs/accuracy.md, sixth round.
 # English incivility: out of fold the model never beats the patterns, but those patterns were tuned on the
 # very tweets it is scored on. On the 297 airline dev tweets (corpus/en/airline_tweets), held out from the
 # incivility pass that used the airline train tweets and from a model fitted on every other turn, patterns
 # alone score F1 0.388 (13 / 2 / 39), patterns or model 0.452 at 0.70, 0.458 at 0.85, 0.456 at 0.90
-# (18 / 9 / 34): the highest threshold within 0.005 of the best. docs/accuracy.md, sixth round.
-PINNED = {("incivility", "en"): 0.90}
+# (18 / 9 / 34).
+# English justification, refusal and empathy: judged the same way on 120 English Twitter threads written for
+# the sixth release by three new writers (651 turns, never tuned on when measured; models fitted on every
+# train and dev turn): justification patterns 0.627 (47 / 4 / 52) -> 0.741 at 0.80 (63 / 8 / 36; 0.798 at 0.50,
+# but reasons sit beside refusals, so "can't" weighs +1.24 and bare refusals reach p = 0.77 — "No, we can't offer
+# compensation for this delay" — which would hide exactly the unexplained refusals refusal-explained is for), refusal
+# 0.870 -> 0.895 at 0.90 (best 0.898 at 0.70); incivility there 0.767 -> 0.804 at 0.90 (kept from the airline
+# tweets). Empathy (0.932 -> 0.951, under the 0.02 a pin needs) keeps the rule's: off.
+# French: 80 live chats written for the sixth release by two new writers (611 turns, a third pre-sale questions;
+# never tuned on when measured), the register of the French checks: complaint 0.70 (best 0.894; the out-of-fold
+# 0.55 left 20 false alarms on neutral questions, each a false least-complaint-handling finding), empathy 0.892
+# -> 0.966 at 0.80, incivility 0.936 -> 0.958 at 0.90, justification 0.80 -> 0.90 (0.763 -> 0.784; 0.795 at 0.60, but
+# there too refusal words weigh for a reason: « Il n'y a pas de contact direct, je ne peux pas vous transférer » p = 0.73), refusal
+# 0.836 -> 0.877 at 0.95, solve 0.80 (0.854; once these chats joined the training the out-of-fold rule chose 0.50,
+# 0.837 there, 41 false alarms). Deflection and thank keep the rule's (the model adds nothing there).
+PINNED = {("incivility", "en"): 0.90, ("justification", "en"): 0.80, ("refusal", "en"): 0.90,
+          ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.80, ("incivility", "fr"): 0.90, ("justification", "fr"): 0.90,
+          ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 
 
 def register_of(ex: TurnExample) -> str | None:
@@ -125,7 +145,7 @@ def main() -> None:
     for r in reports:
         state = f"{r.threshold:.2f}" if r.threshold is not None else "off"
         if (r.signal, r.language) in PINNED:
-            state += " (pinned: held-out real text)"
+            state += " (pinned on held-out text)"
         print(f"{r.signal:<20} {r.language} turns {r.turns:5d} pos {r.positives:4d} "
               f"F1 patterns {r.f1_patterns:.3f} +model {r.f1_combined:.3f}  threshold {state}"
               + (f"  (mean over {', '.join(r.registers)})" if len(r.registers) > 1 else ""))

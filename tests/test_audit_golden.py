@@ -76,3 +76,19 @@ def test_forked_workers_give_the_reference_bytes(tmp_path: Path) -> None:
     assert proc.returncode in (0, 1), proc.stderr
     want = gzip.decompress((audit_golden.GOLDEN / "audit_devset.json.gz").read_bytes())
     assert (tmp_path / "report.json").read_bytes() == want
+
+
+def test_the_reference_patch_applies_to_the_reference_commit(tmp_path: Path) -> None:
+    """tools/audit_golden.py applies main's meaning changes to the reference's src/; the patch must apply."""
+    import subprocess
+
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", audit_golden.REFERENCE, "src"],
+                             capture_output=True, check=False)
+    if archive.returncode:
+        pytest.skip(f"reference commit {audit_golden.REFERENCE} not in this checkout's history")
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
+    applied = subprocess.run(["git", "apply", "-p1", str(audit_golden.PATCH)], cwd=tmp_path,
+                             capture_output=True, text=True, check=False)
+    assert applied.returncode == 0, applied.stderr
+    patched = (tmp_path / "src" / "servicecheck" / "signals.py").read_text(encoding="utf-8")
+    assert "NEGATION_STOPS" in patched

@@ -8,8 +8,8 @@ CSV is `Tweets.csv` of the Twitter US Airline Sentiment data (Figure Eight / Cro
 2015; published on Kaggle under CC BY-NC-SA 4.0). The copy read here is the one in
 github.com/Ramlah0/Twitter-US-Airline-Sentiment-Analysis (commit 7860fcb, 14,640 rows, columns
 tweet_id, airline_sentiment, negativereason, airline, text, tweet_created); other copies with the
-full integer ids serve as well. Nothing is downloaded: get the file first. The licence forbids
-no copy, but its non-commercial and share-alike terms do not fit this repository's, so the tweets
+full integer ids serve as well. Nothing is downloaded: get the file first. The licence allows
+copies, but its non-commercial and share-alike terms do not fit this repository's, so the tweets
 are not kept here: `corpus/en/airline_tweets.labels.jsonl` holds our labels and the tweet ids,
 and this script rebuilds the conversations beside it (the labelled ids, in the labels' order).
 

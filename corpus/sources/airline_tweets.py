@@ -32,12 +32,16 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ibm_twitter import split_of as corpus_split  # noqa: E402
+
 ARTEFACTS = ("Late Flight", "Cancelled Flight", "Flight Booking Problems")
 SHARES = {"negative": 0.65, "neutral": 0.20, "positive": 0.15}  # of a --sample
 
 
 def split_of(cid: str) -> str:
-    return "train" if int(hashlib.sha1(cid.encode()).hexdigest()[:8], 16) % 100 < 70 else "dev"
+    """The corpus's hash split (70 % train), its dev and test shares both dev: never the blind split."""
+    return "train" if corpus_split(cid) == "train" else "dev"
 
 
 def _rank(cid: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicecheck.signals import SignalMatcher, load_lexicon, load_signal_mapping
+from servicecheck.signals import SignalMatcher, load_lexicon, load_signal_mapping, resolve_includes
 
 PACK = Path(__file__).resolve().parents[1] / "policies" / "service-standards"
 
@@ -182,7 +182,9 @@ def matcher() -> SignalMatcher:
     def load(path: Path) -> dict:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
 
-    signals = {f.stem: load_signal_mapping(f.stem, load(f), str(f)) for f in sorted((PACK / "signals").glob("*.yaml"))}
+    files = sorted((PACK / "signals").glob("*.yaml"))
+    data = {f.stem: load(f) for f in files}
+    signals = {f.stem: resolve_includes(load_signal_mapping(f.stem, data[f.stem], str(f)), data) for f in files}
     spellings, negators = load_lexicon(load(PACK / "lexicon.yaml"))
     return SignalMatcher(signals, spellings, negators)
 

@@ -21,6 +21,7 @@ from servicecheck.signals import (
     lexicon_problems,
     load_lexicon,
     load_signal_mapping,
+    resolve_includes,
 )
 from servicecheck.text.normalize import normalize
 from servicecheck.text.patterns import PatternError
@@ -42,7 +43,8 @@ def _load(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def pack_matcher() -> SignalMatcher:
-    signals = {f.stem: load_signal_mapping(f.stem, _load(f), str(f)) for f in SIGNAL_FILES}
+    data = {f.stem: _load(f) for f in SIGNAL_FILES}
+    signals = {f.stem: resolve_includes(load_signal_mapping(f.stem, data[f.stem], str(f)), data) for f in SIGNAL_FILES}
     spellings, negators = load_lexicon(_load(PACK / "lexicon.yaml"))
     return SignalMatcher(signals, spellings, negators)
 
@@ -349,3 +351,27 @@ def test_negation_scope_ends_at_a_new_clause_without_punctuation(
     small: SignalMatcher, text: str, lang: str, negated: bool
 ) -> None:
     assert ("apology" not in small.match(text, "agent", lang)) is negated
+
+
+def test_include_stands_for_the_other_signals_list_in_place(tmp_path: Path) -> None:
+    """``{include: x}`` is x's list of the same section and language, in x's order, where it stands."""
+    from servicecheck.policy.loader import load_policies
+
+    signals = tmp_path / "team" / "signals"
+    signals.mkdir(parents=True)
+    (tmp_path / "team" / "pack.yaml").write_text("name: team\nversion: 1\n")
+    (signals / "rude.yaml").write_text(
+        "speaker: customer\ndescription: rude\npatterns:\n  en: [\"you idiots\", \"clowns\"]\n"
+        "exceptions:\n  en: [\"not clowns\"]\n")
+    (signals / "angry.yaml").write_text(
+        "speaker: customer\ndescription: angry\npatterns:\n  en: [\"furious\", {include: rude}, \"livid\"]\n"
+        "  fr: [\"furieux\"]\nexceptions:\n  en: [{include: rude}]\n")
+    (signals / "angrier.yaml").write_text(  # an include of a signal that includes another
+        "speaker: customer\ndescription: angrier\npatterns:\n  en: [{include: angry}, \"raging\"]\n")
+    pack = load_policies([tmp_path / "team"], include_default=False).signals
+    assert pack["angry"].patterns == {"en": ("furious", "you idiots", "clowns", "livid"), "fr": ("furieux",)}
+    assert pack["angry"].exceptions == {"en": ("not clowns",)}
+    assert pack["angrier"].patterns["en"] == ("furious", "you idiots", "clowns", "livid", "raging")
+    matcher = SignalMatcher(pack, {}, {})
+    assert "angry" in matcher.match("You clowns!", "customer", "en")
+    assert "angry" not in matcher.match("We are not clowns.", "customer", "en")  # the included exception

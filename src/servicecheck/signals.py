@@ -40,6 +40,7 @@ from servicecheck.detect.definitions import (
     load_lexicon,
     load_signal_mapping,
     model_specs,
+    resolve_includes,
 )
 from servicecheck.detect.linear import ModelBank
 from servicecheck.detect.prefilter import NOTHING, CompiledSignal, Prefilter, Subset, prefilter_after
@@ -51,7 +52,7 @@ from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compil
 __all__ = [
     "ANY", "DEFAULT_LANGUAGES", "LEXICON_SCHEMA", "NEGATION_MODES", "NEGATION_WINDOW", "SIGNAL_SCHEMA", "SPEAKERS",
     "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "lexicon_problems", "load_lexicon",
-    "load_signal_mapping", "model_specs",
+    "load_signal_mapping", "model_specs", "resolve_includes",
 ]
 
 class _Spans:

@@ -2,7 +2,8 @@
 
 A signal file (``policies/<pack>/signals/<name>.yaml``) gives a speaker, a
 description, patterns per language (``fr``, ``en``, or ``any`` for every
-language), optional exceptions of the same shape, an optional
+language), optional exceptions of the same shape (an entry ``{include: <signal>}`` stands for
+that signal's list in the same section and language: :func:`expand_includes`), an optional
 ``negation: block``, an optional learned detector per language (``model``) and
 examples. :mod:`servicecheck.signals` finds them in text.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from servicecheck.text.normalize import OPAQUE, is_word, normalize
@@ -34,11 +35,19 @@ NEGATION_SUBJECTS = frozenset({
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _LANG_KEY = {"pattern": "^(any|[a-z]{2,3})$"}
+_INCLUDE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["include"],
+    "properties": {"include": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"}},
+    "description": "Another signal of the same pack whose list (same section, same language) stands here, "
+    "in its order: {include: incivility} in complaint's patterns makes every incivility a complaint.",
+}
 _BY_LANGUAGE: dict[str, Any] = {
     "type": "object",
     "propertyNames": _LANG_KEY,
     "minProperties": 1,
-    "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "additionalProperties": {"type": "array", "items": {"oneOf": [{"type": "string", "minLength": 1}, _INCLUDE]}},
 }
 _EXAMPLE: dict[str, Any] = {
     "oneOf": [
@@ -183,7 +192,80 @@ def _examples(entries: Sequence[Any] | None) -> tuple[str, ...]:
 
 
 def _by_language(data: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    return {str(lang): tuple(str(s) for s in sources or ()) for lang, sources in (data or {}).items()}
+    """A section's own patterns per language; ``{include: ...}`` entries are left to :func:`expand_includes`."""
+    return {str(lang): tuple(str(s) for s in sources or () if isinstance(s, str)) for lang, sources in (data or {}).items()}
+
+
+class IncludeError(ValueError):
+    """An ``{include: ...}`` entry that cannot be resolved: ``section``, ``lang`` and ``index`` place it."""
+
+    def __init__(self, index: int, message: str, section: str = "", lang: str = "") -> None:
+        super().__init__(message)
+        self.index, self.section, self.lang = index, section, lang
+
+
+def included(item: Any) -> str | None:
+    """The signal an entry of a patterns or exceptions list includes (``None``: a pattern)."""
+    return str(item["include"]) if isinstance(item, Mapping) and "include" in item else None
+
+
+def has_includes(data: Mapping[str, Any]) -> bool:
+    """Whether a signal mapping includes another signal anywhere."""
+    return any(included(item) is not None
+               for section in ("patterns", "exceptions")
+               for sources in ((data.get(section) or {}).values() if isinstance(data.get(section), Mapping) else ())
+               for item in (sources if isinstance(sources, list) else ()))
+
+
+def resolve_includes(signal: SignalDef, signals: Mapping[str, Mapping[str, Any]]) -> SignalDef:
+    """``signal`` (loaded from ``signals[signal.name]``) with its ``{include: ...}`` entries resolved.
+
+    ``signals`` holds the mappings of every signal of its pack by name.
+
+    Raises:
+        IncludeError: see :func:`expand_includes`; ``section`` and ``lang`` say where.
+    """
+    data = signals[signal.name]
+    if not has_includes(data):
+        return signal
+    expanded: dict[str, dict[str, tuple[str, ...]]] = {"patterns": {}, "exceptions": {}}
+    for section, by_lang in expanded.items():
+        for lang in data.get(section) or {}:
+            try:
+                by_lang[str(lang)] = expand_includes(signals, signal.name, section, lang)
+            except IncludeError as exc:
+                raise IncludeError(exc.index, str(exc), section, str(lang)) from None
+    return replace(signal, patterns=expanded["patterns"], exceptions=expanded["exceptions"])
+
+
+def expand_includes(
+    signals: Mapping[str, Mapping[str, Any]], name: str, section: str, lang: str, chain: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Signal ``name``'s ``section`` list for ``lang``, each ``{include: other}`` replaced by ``other``'s list.
+
+    ``signals`` holds the pack's signal mappings by name. The included list is the same section
+    in the same language, in its own order, its own includes expanded in turn.
+
+    Raises:
+        IncludeError: an unknown signal, one without that section and language, or a cycle.
+    """
+    out: list[str] = []
+    for i, item in enumerate((signals[name].get(section) or {}).get(lang) or ()):
+        target = included(item)
+        if target is None:
+            out.append(str(item))
+            continue
+        if target == name or target in chain:
+            raise IncludeError(i, "include cycle: " + " -> ".join((*chain, name, target)))
+        if target not in signals:
+            raise IncludeError(i, f"no signal {target!r} in this pack")
+        if lang not in (signals[target].get(section) or {}):
+            raise IncludeError(i, f"signal {target!r} has no {section} for {lang!r}")
+        try:
+            out.extend(expand_includes(signals, target, section, lang, (*chain, name)))
+        except IncludeError as exc:
+            raise IncludeError(i, f"in {target!r}: {exc}") from None
+    return tuple(out)
 
 
 def model_specs(data: Any, pack_dir: str) -> dict[str, ModelSpec]:

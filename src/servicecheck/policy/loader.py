@@ -306,6 +306,7 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
                 pack.negators = {k: list(v) for k, v in negators.items()}
 
     signal_dir = directory / "signals"
+    read: dict[str, tuple[Path, Located]] = {}  # every signal file read, for {include: ...}
     for file in sorted(signal_dir.glob("*.yaml")) if signal_dir.is_dir() else []:
         located = _read_yaml(file, problems)
         if located is None:
@@ -313,6 +314,8 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
         errs = validate(located.data, sigmod.SIGNAL_SCHEMA, located, str(file))
         if not _stem_ok(file, problems):
             continue
+        if isinstance(located.data, dict):
+            read[file.stem] = (file, located)
         pack.broken_signals.add(file.stem)  # until it is known to be valid
         problems.extend(errs)
         bad = bool(errs)
@@ -349,6 +352,7 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
                 for mark in [located.mark(("examples", verdict, i))]
             }
             pack.broken_signals.discard(file.stem)
+    _resolve_includes(pack, read, problems)
 
     for file in sorted(directory.glob("*.yaml")):
         if file.name in ("pack.yaml", "lexicon.yaml"):
@@ -388,6 +392,27 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
         )
         pack.sources[pack.policies[-1].id] = located
     return pack if len(problems) == start else _Invalid(pack)
+
+
+def _resolve_includes(pack: Pack, read: dict[str, tuple[Path, Located]], problems: list[str]) -> None:
+    """Replace each ``{include: <signal>}`` entry of the pack's signals by that signal's list.
+
+    Resolved once every signal file of the pack is read (a signal may include one that sorts
+    after it); an entry that cannot be resolved is reported at its place and its signal dropped.
+    """
+    from servicecheck.detect import definitions as sigmod
+
+    data = {stem: located.data for stem, (_file, located) in read.items()}
+    for stem, (file, located) in read.items():
+        if stem not in pack.signals:
+            continue
+        try:
+            pack.signals[stem] = sigmod.resolve_includes(pack.signals[stem], data)
+        except sigmod.IncludeError as exc:
+            mark = located.mark((exc.section, exc.lang, exc.index, "include"))
+            problems.append(f"{file}:{mark.line}:{mark.column}: $.{exc.section}.{exc.lang}[{exc.index}].include: {exc}")
+            del pack.signals[stem]
+            pack.broken_signals.add(stem)
 
 
 def _suggestion(value: Any) -> dict[str, str]:

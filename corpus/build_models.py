@@ -46,6 +46,12 @@ SYNTHETIC = [HERE.parent / "tests" / "data" / "eval" / name
 NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 
 
+# Conversations left out of the fit so that it can be measured on text it never saw (by id prefix): the
+# seventh release's held-out English live chats (corpus/sources/README_en_written_chats.md). A later release
+# may fit on them once another set holds out.
+HELD_OUT = ("wcz:",)
+
+
 # Sources of text written for the corpus; translations are marked `+translated` (train_examples).
 WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "freemobilachat+written"})
 
@@ -116,7 +122,7 @@ def train_examples(splits: frozenset[str] = frozenset({"train"})) -> list[TurnEx
     for lang in LANGS:
         corpus = [(c, lab) for c, lab in synthetic if c.get("language") == lang] + list(pairs(lang))
         for conv, lab in corpus:
-            if conv.get("metadata", {}).get("split", "train") not in splits:
+            if conv.get("metadata", {}).get("split", "train") not in splits or conv["id"].startswith(HELD_OUT):
                 continue
             turns = conv["turns"]
             source = conv.get("source", "")

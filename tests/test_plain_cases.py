@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from servicecheck.signals import SignalMatcher, load_lexicon, load_signal_mapping, resolve_includes
+from servicecheck.policy.loader import load_policies
+from servicecheck.signals import SignalMatcher
 
 PACK = Path(__file__).resolve().parents[1] / "policies" / "service-standards"
 
@@ -179,14 +179,8 @@ CASES: list[tuple[str, str, str, bool]] = [
 
 @pytest.fixture(scope="module")
 def matcher() -> SignalMatcher:
-    def load(path: Path) -> dict:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-    files = sorted((PACK / "signals").glob("*.yaml"))
-    data = {f.stem: load(f) for f in files}
-    signals = {f.stem: resolve_includes(load_signal_mapping(f.stem, data[f.stem], str(f)), data) for f in files}
-    spellings, negators = load_lexicon(load(PACK / "lexicon.yaml"))
-    return SignalMatcher(signals, spellings, negators)
+    pack = load_policies([PACK], include_default=False)  # the loader: includes resolved, as in an audit
+    return SignalMatcher(pack.signals, pack.spellings, pack.negators)
 
 
 @pytest.mark.parametrize(("signal", "lang", "text", "expected"), CASES, ids=lambda v: str(v)[:50])

@@ -21,7 +21,6 @@ from servicecheck.signals import (
     lexicon_problems,
     load_lexicon,
     load_signal_mapping,
-    resolve_includes,
 )
 from servicecheck.text.normalize import normalize
 from servicecheck.text.patterns import PatternError
@@ -43,10 +42,10 @@ def _load(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def pack_matcher() -> SignalMatcher:
-    data = {f.stem: _load(f) for f in SIGNAL_FILES}
-    signals = {f.stem: resolve_includes(load_signal_mapping(f.stem, data[f.stem], str(f)), data) for f in SIGNAL_FILES}
-    spellings, negators = load_lexicon(_load(PACK / "lexicon.yaml"))
-    return SignalMatcher(signals, spellings, negators)
+    from servicecheck.policy.loader import load_policies
+
+    pack = load_policies([PACK], include_default=False)  # the loader: includes resolved, as in an audit
+    return SignalMatcher(pack.signals, pack.spellings, pack.negators)
 
 
 def _examples() -> list[tuple[str, bool, str]]:

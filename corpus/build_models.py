@@ -49,8 +49,12 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 # Conversations left out of the fit so that it can be measured on text it never saw (by id prefix): the
 # eighth release's held-out English Twitter threads (corpus/sources/README_en_written_threads.md). The seventh
 # release's held-out live chats (wcz) are fitted on since this one holds out. A later release may fit on them
-# once another set holds out.
-HELD_OUT = ("wtq:", "wtz:")
+# once another set holds out. The eighth release's French perfume-shop chats q, r and s are held out too: s judges, and
+# a fit on q and r (with the French justification pin at 0.75, the best on s: 0.681 at 0.90, 0.760 at 0.75) lifted s
+# from 0.873 / 0.535 to 0.885 / 0.553 and the QA example's calls, but left `servicecheck train` only 0.012 to gain
+# there, under the 0.02 its worked example requires (tests/test_evaluate_train.py; docs/accuracy.md, eighth round):
+# not shipped until `train` gains more on a team's calls than it does now.
+HELD_OUT = ("wtq:", "wtz:", "wcq:", "wcr:", "wcs:")
 
 
 # Sources of text written for the corpus; translations are marked `+translated` (train_examples).

@@ -53,7 +53,12 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 # and its own advice-heavy chats w, x and y (corpus/sources/README_fr_written_chat.md). A fit with q and r alone had
 # left `servicecheck train` 0.0185 to gain on its worked example (under the 0.02 tests/test_evaluate_train.py asks);
 # with this release's lexicons, sets and pins it gains 0.020 (0.902 -> 0.923).
-HELD_OUT = ("wtq:", "wtz:", "wcs:", "wcv:", "wfz:")
+# The tenth release holds out two fresh perfume-shop sets written after its lexicon pass (written_chat_za, _zb), to
+# measure that pass and this release's fit on chats neither has seen.
+HELD_OUT = ("wtq:", "wtz:", "wcs:", "wcv:", "wfz:", "wfza:", "wfzb:")
+# ... and single conversations, by id (corpus/held_out_ids.txt: this release's judges of the English incivility pin).
+HELD_OUT_IDS = frozenset(line.strip() for line in (HERE / "held_out_ids.txt").read_text(encoding="utf-8").splitlines()
+                         if line.strip() and not line.startswith("#"))
 
 
 # Sources of text written for the corpus; translations are marked `+translated` (train_examples).
@@ -97,7 +102,15 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # from 0.65 the signal's own no-match example is a reason: kept at 0.90; refusal 0.878 at 0.95, 0.897 at 0.70 (+0.019,
 # under the 0.02 a pin needs): kept; complaint 0.854 at 0.70, 0.869 at 0.40 (+0.015): kept, and higher thresholds trade
 # COMPLAINT F1 for fewer false least-complaint-handling findings (0.80: 11 -> 9 false, COMPLAINT 0.850 -> 0.846).
-PINNED = {("incivility", "en"): 0.90, ("justification", "en"): 0.80, ("refusal", "en"): 0.85,
+# English incivility, tenth release: 3,000 more airline tweets labelled (the rest of `--sample 5000`,
+# corpus/sources/README_en_airline_tweets.md), each batch measured before it was fitted. The first 1,000 (162 uncivil),
+# with the ninth release's model: patterns 0.337, patterns or model 0.439 at the pin of 0.90, 0.470-0.479 from 0.30 to
+# 0.80 (0.475 at 0.80, the highest within 0.005 of the best); then 2,000 more (308 uncivil) with a model fitted on those
+# 1,000 too, pinned at 0.80: 0.420 at 0.80, 0.477 at 0.40 — each fit moves the probabilities. So 500 of the 2,000 stay
+# out of the fit (corpus/held_out_ids.txt) to judge the final model, with the written threads q and z beside them
+# (the two registers weigh the same, as out of fold): real 0.493 at 0.80, 0.543 at 0.70, 0.564 at 0.65 (90 uncivil);
+# written 0.825 at 0.80 and 0.70, 0.800 at 0.65 (33); mean 0.659 at 0.80, **0.684 at 0.70**, 0.682 at 0.65: 0.70.
+PINNED = {("incivility", "en"): 0.70, ("justification", "en"): 0.80, ("refusal", "en"): 0.85,
           ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.55, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 
@@ -139,7 +152,8 @@ def train_examples(splits: frozenset[str] = frozenset({"train"})) -> list[TurnEx
     for lang in LANGS:
         corpus = [(c, lab) for c, lab in synthetic if c.get("language") == lang] + list(pairs(lang))
         for conv, lab in corpus:
-            if conv.get("metadata", {}).get("split", "train") not in splits or conv["id"].startswith(HELD_OUT):
+            if (conv.get("metadata", {}).get("split", "train") not in splits or conv["id"].startswith(HELD_OUT)
+                    or conv["id"] in HELD_OUT_IDS):
                 continue
             turns = conv["turns"]
             source = conv.get("source", "")

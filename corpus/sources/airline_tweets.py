@@ -2,7 +2,7 @@
 """Rebuild corpus/en/airline_tweets.jsonl from the Twitter US Airline Sentiment data (ids and labels only in the repo).
 
 Usage: airline_tweets.py CSV > corpus/en/airline_tweets.jsonl
-       airline_tweets.py CSV --sample 5000 > sample.jsonl   (how the labelled tweets were chosen)
+       airline_tweets.py CSV --sample 7000 > sample.jsonl   (how the labelled tweets were chosen)
 
 CSV is `Tweets.csv` of the Twitter US Airline Sentiment data (Figure Eight / Crowdflower, February
 2015; published on Kaggle under CC BY-NC-SA 4.0). The copy read here is the one in

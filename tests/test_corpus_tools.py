@@ -71,6 +71,19 @@ def test_build_models_refuses_the_blind_split() -> None:
         build_models.train_examples(frozenset({"train", "test"}))
 
 
+def test_build_models_leaves_the_held_out_conversations_out_of_the_fit() -> None:
+    build_models = _script("build_models")
+    labelled = {json.loads(line)["id"] for f in CORPUS.glob("*/*.labels.jsonl")
+                for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert build_models.HELD_OUT_IDS, "corpus/held_out_ids.txt lists no conversation"
+    assert build_models.HELD_OUT_IDS <= labelled, "held_out_ids.txt names conversations the corpus does not label"
+    assert any(i.startswith(build_models.HELD_OUT) for i in labelled)
+    fitted = {ex.conversation for ex in build_models.train_examples(frozenset({"train", "dev"}))}
+    assert fitted
+    assert not fitted & build_models.HELD_OUT_IDS
+    assert not [c for c in fitted if c.startswith(build_models.HELD_OUT)]
+
+
 def _pairs() -> list[tuple[Path, Path]]:
     files = sorted(p for p in CORPUS.glob("*/*.jsonl") if not p.name.endswith(".labels.jsonl"))
     return [(f, f.with_name(f.name[: -len(".jsonl")] + ".labels.jsonl")) for f in files]

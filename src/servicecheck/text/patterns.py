@@ -71,7 +71,7 @@ class PatternError(ValueError):
         super().__init__(f"{message} (column {column})" if column else message)
 
 
-PATTERN_MEM = (64 << 10, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, else the large one
+PATTERN_MEM = (48 << 10, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, else the large one
 
 
 def _compile_small(source: str) -> Any:

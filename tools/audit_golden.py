@@ -104,12 +104,13 @@ def main() -> None:
         old.pop("reference", None)
         print("up to date" if old == current else f"stale: {old} != {current}")
         raise SystemExit(0 if old == current else 1)
-    untracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--others", "--exclude-standard", "--", "corpus"],
-                               check=True, capture_output=True, text=True).stdout.split()
-    if any(name.endswith(".jsonl") for name in untracked):
-        # the corpus case reads every corpus/<lang>/*.jsonl of the working tree: a file not yet committed would
-        # enter golden files that a clean checkout of the same commit cannot reproduce
-        raise SystemExit(f"audit_golden: git add (or move away) these corpus files first: {', '.join(sorted(untracked))}")
+    # the corpus case reads every corpus/<lang>/*.jsonl of the working tree: a file not yet committed would
+    # enter golden files that a clean checkout of the same commit cannot reproduce
+    untracked = sorted(name for name in subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--others", "--exclude-standard", "--", "corpus"],
+        check=True, capture_output=True, text=True).stdout.split() if name.endswith(".jsonl"))
+    if untracked:
+        raise SystemExit(f"audit_golden: git add (or move away) these corpus files first: {', '.join(untracked)}")
     with tempfile.TemporaryDirectory(prefix="servicecheck-ref-") as ref_name:
         ref = Path(ref_name)
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.reference, "src"], check=True,

@@ -37,6 +37,18 @@ def _toy() -> tuple[list[list[str]], list[bool]]:
     return docs, [True] * 18 + [False] * 18
 
 
+@pytest.mark.parametrize(("speakers", "texts", "expected"), [
+    # an exchange: each speaker's first turn, a turn that goes on, an answer to a question
+    (["customer", "customer", "agent", "customer"], ["hi", "my order is late", "Which order?", "123"],
+     [("ctx:first",), ("ctx:same-speaker",), ("ctx:first",), ("ctx:after-question",)]),
+    # a lone message (a tweet, a template) has no first turn to tell apart
+    (["customer"], ["still no refund"], [()]),
+    (["agent", "agent"], ["Hello", "How can I help?"], [(), ("ctx:same-speaker",)]),
+])
+def test_turn_contexts(speakers: list[str], texts: list[str], expected: list[tuple[str, ...]]) -> None:
+    assert linear.turn_contexts(speakers, texts) == expected
+
+
 def test_training_separates_the_classes_and_is_deterministic() -> None:
     docs, labels = _toy()
     params = linear.TrainParams(min_count=1)

@@ -13,7 +13,8 @@ A change of *meaning* made on main after the reference commit (not speed work) i
 reference's ``src/`` from :data:`PATCH`, so that the reference differs from main by the speed work
 alone: since fb86531 a negator's scope also ends at "but" / « mais » and at "and" / « et » before a
 subject; since the seventh release a signal file's list may hold ``{include: <signal>}`` (another
-signal's list, expanded at load time: complaint.yaml includes incivility.yaml's).
+signal's list, expanded at load time: complaint.yaml includes incivility.yaml's); since the thirteenth
+round a lone message (every turn by one speaker) has no ``ctx:first`` model feature.
 
 It extracts ``src/`` of the reference commit into a temporary folder (then applies :data:`PATCH`) and runs
 ``python -m servicecheck audit --no-config -q --format json FILES`` there (the default

@@ -49,15 +49,18 @@ def features(normalized_text: str) -> list[str]:
 def turn_contexts(speakers: Sequence[str], texts: Sequence[str]) -> list[tuple[str, ...]]:
     """Features of each turn's place in its conversation, beside its own words.
 
-    ``ctx:first`` - the speaker's first turn (where problems are stated);
+    ``ctx:first`` - the speaker's first turn (where problems are stated), in an exchange: a lone message
+    (a tweet, a template, every turn by one speaker) has no first turn to tell apart, and marking it so taught
+    the models, from thousands of one-tweet complaints, that any opening turn is one;
     ``ctx:after-question`` - the last turn by someone else asked a question (an answer follows);
     ``ctx:same-speaker`` - the turn goes on from the speaker's previous one.
     """
     out: list[tuple[str, ...]] = []
     seen: set[str] = set()
+    exchange = len(set(speakers)) > 1
     for i, speaker in enumerate(speakers):
         ctx = []
-        if speaker not in seen:
+        if speaker not in seen and exchange:
             ctx.append("ctx:first")
             seen.add(speaker)
         if i and speakers[i - 1] == speaker:

@@ -110,10 +110,12 @@ def test_original_span_of_empty_text() -> None:
     assert normalize("   ").tokens == ()
 
 
-def test_token_offsets_agree_with_text() -> None:
-    norm = normalize("C'est l'e-mail de client·e·s, 19,99 €")
+@pytest.mark.parametrize("text", ["C'est l'e-mail de client·e·s, 19,99 €", "Merci, le colis part demain. " * 1200])
+def test_token_offsets_agree_with_text(text: str) -> None:
+    norm = normalize(text)  # the second text is long enough for its offsets to be kept in an array
     for (tok, _s, _e), start in zip(norm.tokens, norm.starts, strict=True):
         assert norm.text[start : start + len(tok)] == tok
+    assert norm.token_index(norm.starts[-1] + 1) == len(norm.tokens) - 1
 
 
 def test_huge_line_does_not_hang() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +317,7 @@ class SignalMatcher:
         bank = self._bank(lang)
         if bank is None:
             return
-        feats = linear.features(norm.text) + list(context)
+        feats = linear.features(norm.text, map(itemgetter(0), norm.tokens)) + list(context)
         probs = bank.probabilities(feats)
         for name in names:
             spec = specs.get(name)

@@ -31,13 +31,15 @@ MAX_FEATURES = 12000  # weights kept per model, largest first (the file stays ~0
 _NUMBER = "<num>"
 
 
-def features(normalized_text: str) -> list[str]:
+def features(normalized_text: str, tokens: Iterable[str] | None = None) -> list[str]:
     """The features of one normalised text: its tokens and adjacent token pairs, each once.
 
     Digits become ``<num>``, so "2 days" and "3 days" share a feature. A start
-    marker makes "sorry" at the head of a turn a feature of its own.
+    marker makes "sorry" at the head of a turn a feature of its own. ``tokens``,
+    when given, are the text's tokens already split (``Normalized.tokens``' strings):
+    a very long turn is then not split into a second copy of every word.
     """
-    words = [_NUMBER if tok.isdigit() else tok for tok in normalized_text.split()]
+    words = [_NUMBER if tok.isdigit() else tok for tok in (normalized_text.split() if tokens is None else tokens)]
     out = dict.fromkeys(words)
     prev = "<s>"
     for word in words:  # tokens hold no space: no pair is also a word

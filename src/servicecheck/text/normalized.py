@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -17,7 +18,8 @@ class Normalized:
 
     text: str
     tokens: tuple[tuple[str, int, int], ...]
-    starts: tuple[int, ...] = field(default=(), repr=False, compare=False)  # offset of each token in ``text``
+    # offset of each token in ``text``: an ``array("q")`` from normalize (8 bytes a token, not an int object each)
+    starts: Sequence[int] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Compute ``starts`` when the caller did not pass them."""

@@ -34,6 +34,7 @@ MATCHES = [
     ("regex:desol", "vraiment désolée pour ça", ["desolee"]),  # regex hits widen to whole tokens
     ("rapprochez-vous de", "rapprochez vous de votre banque", ["rapprochez vous de"]),
     ("\\(e\\)", "client (e) x", ["( e )"]),
+    ("reste (due|du ,|du .)", "Il reste dû, hélas. Tout reste dû.", ["reste du ,", "reste du ."]),  # punctuation inside an alternative
 ]
 
 ERRORS = [

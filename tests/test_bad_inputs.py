@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _peak_rss import run_with_peak_rss
 from click.testing import CliRunner
 
 from servicecheck.cli import main
@@ -269,18 +270,6 @@ def test_output_to_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- real processes
 
 
-# The child is started by a small fresh interpreter, not by pytest itself (as in tests/test_memory.py): a
-# child's ru_maxrss counts the memory image it was spawned from before exec, so a child of pytest reported
-# pytest's own peak (600 MB and more late in a full run), whatever servicecheck used.
-_MEASURE = """
-import os, subprocess, sys
-with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
-    proc = subprocess.Popen(sys.argv[3:], stdout=out, stderr=err)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-sys.stdout.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
-"""
-
-
 def _run_measured(args: list[str], timeout: float, cwd: Path) -> tuple[int, str, str, int | None]:
     """Run ``python -m servicecheck args``; return code, stdout, stderr and peak RSS in bytes (None if unknown)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
@@ -291,18 +280,11 @@ def _run_measured(args: list[str], timeout: float, cwd: Path) -> tuple[int, str,
             code = subprocess.run(command, stdout=out, stderr=err, cwd=cwd, env=env, timeout=timeout,
                                   check=False).returncode
         return code, out_path.read_text("utf-8"), err_path.read_text("utf-8"), None
-    proc = subprocess.Popen([sys.executable, "-c", _MEASURE, str(out_path), str(err_path), *command],
-                            stdout=subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
     try:
-        report, _ = proc.communicate(timeout=timeout)
+        code, rss = run_with_peak_rss(command, stdout=out_path, stderr=err_path, cwd=cwd, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait()
         pytest.fail(f"servicecheck {' '.join(args)} did not finish in {timeout} s (a hang)")
-    code, maxrss = report.decode().split()
-    # ru_maxrss is in kilobytes on Linux, in bytes on macOS.
-    rss = int(maxrss) * (1 if sys.platform == "darwin" else 1024)
-    return int(code), out_path.read_text("utf-8"), err_path.read_text("utf-8"), rss
+    return code, out_path.read_text("utf-8"), err_path.read_text("utf-8"), rss
 
 
 def test_subprocess_6mb_turn_is_audited_in_bounded_memory(tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from _peak_rss import run_with_peak_rss
 
 LIMIT_MB = 400
 TURNS = ("Customer: My invoice from March is wrong, I was charged twice for the same thing.\n"
@@ -23,24 +24,13 @@ GOOD = json.dumps({"id": "ok", "turns": [{"speaker": "customer", "text": "Hello"
 pytestmark = pytest.mark.skipif(not hasattr(os, "wait4"), reason="os.wait4 (peak RSS of a child) is POSIX-only")
 
 
-# The child is started by a small fresh interpreter, not by pytest itself: a child's ru_maxrss
-# counts the image it was forked from before exec, and pytest grows to hundreds of MB.
-_MEASURE = """
-import os, subprocess, sys
-proc = subprocess.Popen(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.DEVNULL)
-_pid, status, usage = os.wait4(proc.pid, 0)
-sys.stdout.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
-"""
-
-
 def run(args: list[str], stdin: Path | None = None) -> tuple[int, str, float]:
     """Exit code, stderr and peak RSS (MB) of ``servicecheck ARGS`` in a fresh process."""
-    with open(stdin or os.devnull, "rb") as source:
-        done = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "servicecheck", *args,
-                               "--no-config"], stdin=source, capture_output=True, check=True)
-    code, maxrss = done.stdout.decode().split()
-    rss_mb = int(maxrss) / 1024 if sys.platform != "darwin" else int(maxrss) / (1 << 20)
-    return int(code), done.stderr.decode("utf-8", "replace"), rss_mb
+    with tempfile.TemporaryDirectory() as tmp:
+        err = Path(tmp) / "stderr.txt"
+        code, rss = run_with_peak_rss([sys.executable, "-m", "servicecheck", *args, "--no-config"],
+                                      stdin=stdin or os.devnull, stderr=err)
+        return code, err.read_text("utf-8", "replace"), rss / (1 << 20)
 
 
 def write_text(path: Path, megabytes: float) -> Path:

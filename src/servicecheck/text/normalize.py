@@ -47,12 +47,12 @@ from bisect import bisect_left
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, repeat
-from operator import add, itemgetter, sub
+from itertools import accumulate
+from operator import itemgetter, sub
 
 import re2
 
-from servicecheck.text.normalized import Normalized
+from servicecheck.text.normalized import Normalized, offsets_of
 
 __all__ = ["CLAUSE_END", "ELISIONS", "OPAQUE", "SENTENCE_END", "Normalized", "is_word", "normalize", "prepare_spellings"]
 
@@ -69,7 +69,6 @@ _INCLUSIVE_DOT = frozenset(
 )
 _INCLUSIVE_PAREN = frozenset("e es s ne nes le les ere eres euse euses rice rices trice trices".split())
 _DOTS = frozenset({"\u00b7", "."})
-_LONG_TURN_TOKENS = 4096  # from this many tokens, their offsets are kept in an array (see _offsets)
 
 _APOSTROPHES = frozenset("'\u2019\u2018`\u00b4\u02bc\u02b9\u2032\u201b\uff07")
 _QUOTES = frozenset('"\u00ab\u00bb\u201c\u201d\u201e\u201f\u2039\u203a\u2033\u301d\u301e\uff02')
@@ -583,19 +582,8 @@ def normalize(text: str, spellings: Mapping[str, str] | None = None) -> Normaliz
     if flat is None:
         return _normalized(_slow_tokens(stream, smap, emap, table))
     toks, ost, oen, joined = flat
-    starts = _offsets(toks)
+    starts = offsets_of(toks)
     return Normalized(joined, tuple(zip(toks, ost, oen)), starts)
-
-
-def _offsets(toks: Sequence[str]) -> Sequence[int]:
-    """Where each token starts in the tokens joined by single spaces.
-
-    A tuple for ordinary turns (the fastest to build and search); an ``array("q")`` for a
-    very long one, which holds 8 bytes a token instead of an int object each.
-    """
-    if len(toks) < _LONG_TURN_TOKENS:
-        return tuple(accumulate(map(add, map(len, toks[:-1]), repeat(1)), initial=0)) if toks else ()
-    return array("q", accumulate(map(add, map(len, toks[:-1]), repeat(1)), initial=0))
 
 
 def _slow_tokens(
@@ -618,7 +606,7 @@ def _slow_tokens(
 def _normalized(final: list[tuple[str, int, int]]) -> Normalized:
     """The Normalized of the final tokens: their text joined by spaces, and where each starts in it."""
     toks = list(map(itemgetter(0), final))
-    starts = _offsets(toks)
+    starts = offsets_of(toks)
     return Normalized(" ".join(toks), tuple(final), starts)
 
 

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import add
+
+LONG_TURN_TOKENS = 4096  # from this many tokens, their offsets are kept in an array (see offsets_of)
+
+
+def offsets_of(tokens: Sequence[str]) -> Sequence[int]:
+    """Where each token starts in the tokens joined by single spaces.
+
+    A tuple for ordinary turns (the fastest to build and search); an ``array("q")`` for a
+    very long one, which holds 8 bytes a token instead of an int object each.
+    """
+    if not tokens:
+        return ()
+    offsets = accumulate(map(add, map(len, tokens[:-1]), repeat(1)), initial=0)
+    return tuple(offsets) if len(tokens) < LONG_TURN_TOKENS else array("q", offsets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,17 +35,12 @@ class Normalized:
 
     text: str
     tokens: tuple[tuple[str, int, int], ...]
-    # offset of each token in ``text``: an ``array("q")`` from normalize (8 bytes a token, not an int object each)
-    starts: Sequence[int] = field(default=(), repr=False, compare=False)
+    starts: Sequence[int] = field(default=(), repr=False, compare=False)  # offset of each token in ``text`` (offsets_of)
 
     def __post_init__(self) -> None:
         """Compute ``starts`` when the caller did not pass them."""
         if len(self.starts) != len(self.tokens):
-            offsets, pos = [], 0
-            for tok, _s, _e in self.tokens:
-                offsets.append(pos)
-                pos += len(tok) + 1
-            object.__setattr__(self, "starts", tuple(offsets))
+            object.__setattr__(self, "starts", offsets_of([tok for tok, _s, _e in self.tokens]))
 
     def token_index(self, offset: int) -> int:
         """The index of the token that contains (or follows) ``offset`` of ``text``."""

@@ -59,7 +59,8 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 # in it cost the real brand replies of freemobile.jsonl four SOLVE turns (corpus/sources/README_fr_written_chat.md).
 # Its two English thread sets (written_threads_za, _zb) stay out too: za was tuned on, zb measures that tuning.
 # The twelfth release's two French perfume sets (written_chat_ze, _zf) stay out as well: measured once, then zf's misses read.
-HELD_OUT = ("wtq:", "wtz:", "wtza:", "wtzb:", "wtzc:", "wcs:", "wcv:", "wfz:", "wfza:", "wfzb:", "wfzc:", "wfzd:", "wfze:", "wfzf:", "wfzg:", "wtzd:", "wtze:", "wfzh:", "wtzf:", "wtzg:", "wfzi:")
+# The fourteenth release's six fresh sets (threads zd-zg, chats zh, zi) and the fifteenth's five (threads zh-zj, chats zj, zk) stay out too.
+HELD_OUT = ("wtq:", "wtz:", "wtza:", "wtzb:", "wtzc:", "wcs:", "wcv:", "wfz:", "wfza:", "wfzb:", "wfzc:", "wfzd:", "wfze:", "wfzf:", "wfzg:", "wtzd:", "wtze:", "wfzh:", "wtzf:", "wtzg:", "wfzi:", "wtzh:", "wfzj:", "wtzi:", "wtzj:", "wfzk:")
 # ... and single conversations, by id (corpus/held_out_ids.txt: the tenth release's judges of the English incivility pin).
 HELD_OUT_IDS = frozenset(line.strip() for line in (HERE / "held_out_ids.txt").read_text(encoding="utf-8").splitlines()
                          if line.strip() and not line.startswith("#"))

@@ -45,12 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "corpus"))
 
-import numpy as np  # noqa: E402
+import build_models as bm
+import numpy as np
 
-import build_models as bm  # noqa: E402
-from servicecheck.detect import linear  # noqa: E402
-from servicecheck.detect.linear import TrainParams, fit_logistic, turn_contexts  # noqa: E402
-from servicecheck.text.normalize import normalize  # noqa: E402
+from servicecheck.detect import linear
+from servicecheck.detect.linear import TrainParams, fit_logistic, turn_contexts
+from servicecheck.text.normalize import normalize
 
 PACK = ROOT / "policies" / "service-standards"
 CTX = ("ctx:first", "ctx:same-speaker", "ctx:after-question")
@@ -79,7 +79,7 @@ def pattern_hits(rows: list[dict]) -> np.ndarray:
         shutil.copytree(PACK, pack)
         signal = pack / "signals" / "incivility.yaml"
         text, n = re.subn(r"^model:\n(?:  \w\w: \{[^\n]*\}\n)+", "model: false\n", signal.read_text(encoding="utf-8"),
-                          flags=re.M)
+                          flags=re.MULTILINE)
         assert n == 1, "incivility.yaml's model block not found"
         signal.write_text(text, encoding="utf-8")
         src = Path(tmp) / "turns.jsonl"

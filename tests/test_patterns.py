@@ -178,8 +178,9 @@ def test_candidates_searched_one_by_one_match_the_alternation(text: str, only: s
         assert list(pset.finditer(norm, index)) == whole
 
 
-def test_a_pattern_too_big_for_the_small_memory_budget_compiles_with_the_large_one() -> None:
-    """Each pattern's regex gets the small RE2 budget (its DFA stays small), the largest the large one."""
+def test_a_pattern_too_big_for_the_small_memory_budget_gets_the_first_doubling_that_compiles() -> None:
+    """Each pattern's regex gets the small RE2 budget (its DFA stays small); a larger one the smallest
+    doubling of it that compiles, not the whole large budget (its DFA would grow to 8 MB)."""
     from pathlib import Path
 
     import re2
@@ -199,6 +200,11 @@ def test_a_pattern_too_big_for_the_small_memory_budget_compiles_with_the_large_o
         except re2.error:
             too_big.append(compiled)
     assert too_big, "no pattern of the default pack needs the large budget: the fallback is untested"
+    for compiled in too_big:
+        budget = compiled._regex.options.max_mem
+        assert pt.PATTERN_MEM[0] < budget < pt.PATTERN_MEM[1], (compiled.source, budget)
+        with pytest.raises(re2.error):  # half of it would not do: the smallest doubling
+            re2.compile(" (?:" + str(compiled.body) + ")", pt._options(budget // 2))
     big = too_big[0]
     text = normalize("nothing to see here").text
     assert list(big.finditer(text)) == []

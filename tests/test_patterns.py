@@ -208,3 +208,12 @@ def test_a_pattern_too_big_for_the_small_memory_budget_gets_the_first_doubling_t
     big = too_big[0]
     text = normalize("nothing to see here").text
     assert list(big.finditer(text)) == []
+
+
+def test_a_regex_pattern_gets_the_small_memory_budget_and_no_captures() -> None:
+    """``regex:`` patterns go through the same budget as the others (they once kept RE2's whole 8 MB)."""
+    from servicecheck.text import patterns as pt
+
+    compiled = pt.compile_pattern("regex:(desol|navr)e+s?")
+    assert compiled._regex.options.max_mem == pt.PATTERN_MEM[0]
+    assert compiled._regex.options.never_capture

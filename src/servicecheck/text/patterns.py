@@ -74,7 +74,7 @@ class PatternError(ValueError):
 PATTERN_MEM = (48 << 10, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, doubled as needed up to the large one
 
 
-def _compile_small(source: str) -> Any:
+def _compile_small(source: str, *, never_capture: bool = False) -> Any:
     """Compile one pattern's regex within the smallest memory budget it fits: the small one, doubled as needed.
 
     ``max_mem`` bounds the compiled program and the lazily built DFA together. Every pattern of a
@@ -84,11 +84,14 @@ def _compile_small(source: str) -> Any:
     afresh when the budget is spent). The few patterns whose program does not fit the small budget
     get the first doubling that compiles (96 KB to 6 MB in the default pack), no longer the whole
     large budget: 15 of them at 8 MB held about 10 MB of an audit's peak. Matches are the same either way.
+    ``regex:`` patterns are compiled here too, with ``never_capture``.
     """
     budget = PATTERN_MEM[0]
     while True:
+        options = _options(budget)
+        options.never_capture = never_capture
         try:
-            return re2.compile(source, _options(budget))
+            return re2.compile(source, options)
         except re2.error:
             if budget >= PATTERN_MEM[1]:
                 raise
@@ -437,9 +440,7 @@ def compile_pattern(source: str, spellings: Mapping[str, str] | None = None, max
         try:
             # Only the whole match's span is used (_snap): without capture groups RE2 finds it
             # with its DFAs alone, never the NFA that submatches need (the same span either way).
-            options = _options()
-            options.never_capture = True
-            compiled = re2.compile(raw, options)
+            compiled = _compile_small(raw, never_capture=True)
         except re2.error as exc:
             detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
             raise PatternError(f"RE2 rejects the regex: {detail}", column) from None

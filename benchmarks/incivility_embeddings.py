@@ -20,8 +20,8 @@ so this script asks the question on its own, with text no model was fitted on:
     standardised, under the same L2 logistic regression (servicecheck.detect.linear.fit_logistic);
   - avg: the mean of the two probabilities;
   - stack: a logistic regression on the two logits (fitted out of fold on train).
-  The pattern hits come from `servicecheck annotate` with a copy of the pack whose incivility
-  model is switched off. The test split is never read.
+  The pattern hits come from the pack's SignalMatcher with its models stripped (as
+  servicecheck.train builds it). The test split is never read.
 
 Needs servicecheck's dependencies and wordllama (loaded from the files in its wheel, never
 downloaded); run from the project's checkout (src/ is put on sys.path):
@@ -32,13 +32,9 @@ Results: docs/model-comparison.md, "English incivility and static embeddings".
 """
 from __future__ import annotations
 
-import json
 import random
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +46,8 @@ import numpy as np
 
 from servicecheck.detect import linear
 from servicecheck.detect.linear import TrainParams, fit_logistic, turn_contexts
-from servicecheck.text.normalize import normalize
+from servicecheck.policy.loader import load_policies
+from servicecheck.signals import SignalMatcher
 
 PACK = ROOT / "policies" / "service-standards"
 CTX = ("ctx:first", "ctx:same-speaker", "ctx:after-question")
@@ -72,24 +69,16 @@ def customer_turns(select) -> list[dict]:
     return rows
 
 
-def pattern_hits(rows: list[dict]) -> np.ndarray:
-    """The incivility patterns alone (the pack with its incivility model switched off), one turn at a time."""
-    with tempfile.TemporaryDirectory() as tmp:
-        pack = Path(tmp) / "pack"
-        shutil.copytree(PACK, pack)
-        signal = pack / "signals" / "incivility.yaml"
-        text, n = re.subn(r"^model:\n(?:  \w\w: \{[^\n]*\}\n)+", "model: false\n", signal.read_text(encoding="utf-8"),
-                          flags=re.MULTILINE)
-        assert n == 1, "incivility.yaml's model block not found"
-        signal.write_text(text, encoding="utf-8")
-        src = Path(tmp) / "turns.jsonl"
-        src.write_text("".join(json.dumps({"id": f"t{i}", "language": "en", "turns": [{"speaker": "customer",
-                                           "text": r["text"]}]}) + "\n" for i, r in enumerate(rows)), encoding="utf-8")
-        out = subprocess.run([sys.executable, "-m", "servicecheck", "annotate", str(src), "-f", "jsonl", "--lang", "en",
-                              "--no-config", "--no-default-pack", "--policies", str(pack)], capture_output=True, text=True, check=True,
-                             env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout
-    hit = {d["id"]: "incivility" in d["turns"][0]["signals"] for d in map(json.loads, out.splitlines())}
-    return np.array([hit[f"t{i}"] for i in range(len(rows))])
+def plain_matcher() -> SignalMatcher:
+    """The pack's matcher with its models stripped (the patterns alone), as servicecheck.train builds it."""
+    policyset = load_policies([str(PACK)], include_default=False)
+    plain = {name: replace(sig, models={}) for name, sig in policyset.signals.items()}
+    return SignalMatcher(plain, policyset.spellings, policyset.negators)
+
+
+def pattern_hits(matcher: SignalMatcher, rows: list[dict]) -> np.ndarray:
+    return np.array(["incivility" in matcher.match(r["text"], "customer", "en", "transcript", only=["incivility"],
+                                                   context=r["ctx"]) for r in rows])
 
 
 def dense_lr(X: np.ndarray, y: np.ndarray):
@@ -114,6 +103,7 @@ def main() -> None:
     from wordllama import WordLlama
 
     wl = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    matcher = plain_matcher()  # its normalisation (with the pack's spellings) is what the shipped models see
 
     def embed(rows):
         emb = np.asarray(wl.embed([r["text"] for r in rows]), dtype=np.float64)
@@ -131,7 +121,7 @@ def main() -> None:
     fold_of = {c: i % FOLDS for i, c in enumerate(convs)}
     fold = np.array([fold_of[r["conv"]] for r in train])
     y = np.array([r["gold"] for r in train])
-    docs = [linear.features(normalize(r["text"]).text) + r["ctx"] for r in train]
+    docs = [linear.features(matcher.normalized(r["text"], "en").text) + r["ctx"] for r in train]
     X = embed(train)
     p_lin, p_emb = np.zeros(len(train)), np.zeros(len(train))
     for k in range(FOLDS):
@@ -145,7 +135,7 @@ def main() -> None:
     p_stack = np.zeros(len(train))
     for k in range(FOLDS):
         p_stack[fold == k] = dense_lr(S[fold != k], y[fold != k].astype(float))(S[fold == k])
-    pats = pattern_hits(train)
+    pats = pattern_hits(matcher, train)
     scores = {"lin": p_lin, "emb": p_emb, "avg": (p_lin + p_emb) / 2, "stack": p_stack}
     best = {}
     print(f"English customer turns trained on: {len(train)} ({int(y.sum())} INCIVILITY)")
@@ -159,8 +149,8 @@ def main() -> None:
     stack_final = dense_lr(S, y.astype(float))
     for title, rows in judged.items():
         g = np.array([r["gold"] for r in rows])
-        pat = pattern_hits(rows)
-        pl = np.array([shipped.probability(linear.features(normalize(r["text"]).text) + r["ctx"]) for r in rows])
+        pat = pattern_hits(matcher, rows)
+        pl = np.array([shipped.probability(linear.features(matcher.normalized(r["text"], "en").text) + r["ctx"]) for r in rows])
         pe = emb_final(embed(rows))
         ps = stack_final(np.column_stack([logit(pl), logit(pe)]))
         print(f"{title}: {len(rows)} customer turns, {int(g.sum())} INCIVILITY")

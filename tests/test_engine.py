@@ -117,3 +117,20 @@ def test_memo_gives_the_firings_of_a_fresh_engine_run() -> None:
     for f in facts + facts:  # the second pass is answered from the memo
         assert plain(memo.run(f)) == plain(fresh.run(f))
     assert 0 < sum(len(part._memo) for part in memo._parts) < len(facts)
+
+
+def test_memo_keys_tell_true_from_one_and_take_list_values() -> None:
+    """The memo's marshal keys: ``True`` and ``1`` (equal as tuples) get entries of their own, and a list
+    value (unhashable) is memoised too; every answer is a fresh run's."""
+    rs = ruleset("t_memo_keys", {"hit": {"all": [{"m": {"$and": [{"type": "turn"}, {"a": 1}]}}]}},
+                 {"hit": Action("p", [["emit", "violation"]])})
+    memo, fresh = Session(rs), Session(rs)
+    fresh.memo = False
+    lists = ([{"type": "turn", "t": 1, "a": True}], [{"type": "turn", "t": 1, "a": 1}],
+             [{"type": "turn", "t": 1, "a": 1, "xs": [1, 2]}])
+    def plain(events: list) -> list:
+        return [(e.policy, e.event, {k: {f: v for f, v in x.items() if f != "sid"} for k, x in e.facts.items()})
+                for e in events]
+    for facts in lists + lists:  # the second pass is answered from the memo
+        assert plain(memo.run([dict(f) for f in facts])) == plain(fresh.run([dict(f) for f in facts]))
+    assert len(memo._parts[0]._memo) == 3

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import marshal
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -113,6 +114,9 @@ class Session:
     # signals on the same turns, an end fact alone) get the firings of the first one
     # instead of a new engine run. The results are the same (tests/test_audit_golden.py);
     # False runs the engine every time.
+    # Each entry is kept as marshal bytes (the fact list as key, the firings as value), not
+    # as the engine's dicts: about 2 KB an entry instead of about 15 KB, which held a fifth
+    # of an audit's peak memory (docs/performance.md, sixteenth round).
     memo = True
     MEMO_SIZE = 4096  # distinct fact lists kept per part; the table is emptied when full (memory stays flat)
 
@@ -139,7 +143,7 @@ class _Part:
         self.ruleset = ruleset
         self._filter = TurnFilter(ruleset.rules, ruleset.actions) if prune else None
         self._session = session
-        self._memo: dict[tuple[Any, ...], tuple[Event, ...]] = {}
+        self._memo: dict[bytes, bytes] = {}  # marshal of the fact list -> marshal of its firings
         with _lock:
             if ruleset.name not in _registered:
                 recorder = _Recorder()
@@ -154,20 +158,26 @@ class _Part:
     def run(self, facts: Iterable[dict[str, Any]]) -> list[Event]:
         """The firings of ``facts`` in a fresh session of this ruleset (see :meth:`Session.run`)."""
         facts = self._filter.select(list(facts)) if self._filter is not None else list(facts)
-        key: tuple[Any, ...] | None = None
+        key: bytes | None = None
         if self._session.memo:
             try:
-                key = tuple(tuple(f.items()) for f in facts)
-                known = self._memo.get(key)
-            except TypeError:  # an unhashable value: no memo for this one
-                key = known = None
+                # marshal version 2 writes no back-references: equal fact lists give equal
+                # bytes, and equal bytes mean equal values of equal types (1 and True differ).
+                key = marshal.dumps(tuple(tuple(f.items()) for f in facts), 2)
+            except ValueError:  # a value marshal cannot write: no memo for this one
+                key = None
+            known = self._memo.get(key) if key is not None else None
             if known is not None:
-                return list(known)
+                return [Event(policy, event, matched) for policy, event, matched in marshal.loads(known)]
         events = self._run(facts)
         if key is not None:
+            try:
+                packed = marshal.dumps(tuple((e.policy, e.event, e.facts) for e in events), 4)  # refs: smaller, faster back
+            except ValueError:  # pragma: no cover - the engine's JSON gives only what marshal writes
+                return events
             if len(self._memo) >= self._session.MEMO_SIZE:
                 self._memo.clear()
-            self._memo[key] = tuple(events)
+            self._memo[key] = packed
         return events
 
     def _run(self, facts: list[dict[str, Any]]) -> list[Event]:

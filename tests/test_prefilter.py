@@ -43,8 +43,11 @@ def test_prefilter_gives_the_hits_of_the_full_search(mode: str, monkeypatch: pyt
     assert filters and all(f is not None for f in filters.values())
     if mode == "hyperscan":
         assert all(f._db is not None for f in filters.values())
-    else:
-        assert all(f._probes for f in filters.values())
+    else:  # a probe for every signal with a token pattern, those with regex: patterns too
+        for lang, f in filters.items():
+            tokens = {name for (name, lg), c in fast._compiled.items()
+                      if lg == lang and any(p.body is not None for p in c.patterns.patterns)}
+            assert set(f._probes) == tokens, lang
 
 
 @pytest.mark.parametrize(("source", "loose"), [

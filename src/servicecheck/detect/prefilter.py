@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from servicecheck.text.patterns import PatternSet
+from servicecheck.text.patterns import PatternSet, _compile_small
 
 
 @dataclass
@@ -24,7 +24,7 @@ class CompiledSignal:
     exceptions: PatternSet | None
 
 
-_PREFILTER_MEM = 64 << 20  # RE2 memory budget of one signal's probe (as PatternSet's alternations)
+_PROBE_MEM = (1 << 20, 64 << 20)  # RE2 budgets of a signal's probe: the first doubling of the small one that compiles
 _GAP = re.compile(r"\{(\d+),(\d+)\}\?")
 
 
@@ -146,7 +146,7 @@ def _loosen_anchors(source: str) -> str:
 # (``None``: unknown, any may); ``()``: none does.
 Subset = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
 NOTHING: Subset = ((), ())
-_NO_PATTERN: Subset = ((), None)  # an RE2 probe saw no pattern; it does not look at exceptions
+_NO_PATTERN: Subset = ((), None)  # an RE2 probe saw no token pattern, and there is no regex: one; exceptions unknown
 
 
 class Prefilter:
@@ -194,6 +194,7 @@ class Prefilter:
         self._db: Any = None
         self._raw_db: Any = None
         self._probes: dict[str, Any] = {}
+        self._probe_misses: dict[str, Subset] = {}  # per probed signal: what may match when its probe finds nothing
         self.unfiltered: set[str] = set()  # signals with a pattern Hyperscan refuses: always searched in full
         hs = hyperscan_module()
         if hs is not None and exprs:
@@ -208,20 +209,19 @@ class Prefilter:
                 self._db = self._raw_db = None
                 self.unfiltered = set()
         if self._db is None:
-            import re2
-
-            options = re2.Options()
-            options.log_errors = False
-            options.max_mem = _PREFILTER_MEM
-            options.never_capture = True
             for name, c in compiled.items():
-                if any(p.body is None for p in c.patterns.patterns):
-                    continue  # a regex: pattern: no probe, always searched
+                bodies = [str(p.body) for p in c.patterns.patterns if p.body is not None]
+                if not bodies:
+                    continue  # regex: patterns only: no probe, always searched
                 try:
-                    self._probes[name] = re2.compile(
-                        " (?:" + "|".join(str(p.body) for p in c.patterns.patterns) + ")", options)
+                    self._probes[name] = _compile_small(" (?:" + "|".join(bodies) + ")", never_capture=True,
+                                                        budgets=_PROBE_MEM)
                 except Exception:  # noqa: BLE001, S110 - too large for one regex: search it without a probe
-                    pass
+                    continue
+                # The probe covers the token patterns; the regex: ones (on the text, not the tokens)
+                # are searched whatever it says.
+                raw = tuple(i for i, p in enumerate(c.patterns.patterns) if p.body is None)
+                self._probe_misses[name] = (raw, None) if raw else _NO_PATTERN
 
     @staticmethod
     def _database(
@@ -290,7 +290,7 @@ class Prefilter:
             probed: dict[str, Subset | None] = {}
             for name in names:
                 probe = self._probes.get(name)
-                probed[name] = None if probe is None or probe.search(padded) is not None else _NO_PATTERN
+                probed[name] = None if probe is None or probe.search(padded) is not None else self._probe_misses[name]
             return probed
         found: list[int] = []
         if self._db is not None:

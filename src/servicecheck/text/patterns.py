@@ -74,7 +74,7 @@ class PatternError(ValueError):
 PATTERN_MEM = (48 << 10, 8 << 20)  # RE2 max_mem of one pattern's regex: the small budget, doubled as needed up to the large one
 
 
-def _compile_small(source: str, *, never_capture: bool = False) -> Any:
+def _compile_small(source: str, *, never_capture: bool = False, budgets: tuple[int, int] = PATTERN_MEM) -> Any:
     """Compile one pattern's regex within the smallest memory budget it fits: the small one, doubled as needed.
 
     ``max_mem`` bounds the compiled program and the lazily built DFA together. Every pattern of a
@@ -84,18 +84,19 @@ def _compile_small(source: str, *, never_capture: bool = False) -> Any:
     afresh when the budget is spent). The few patterns whose program does not fit the small budget
     get the first doubling that compiles (96 KB to 6 MB in the default pack), no longer the whole
     large budget: 15 of them at 8 MB held about 10 MB of an audit's peak. Matches are the same either way.
-    ``regex:`` patterns are compiled here too, with ``never_capture``.
+    ``regex:`` patterns are compiled here too, with ``never_capture``; ``budgets``: the small
+    budget and the large one, for other uses (the prefilter's probes).
     """
-    budget = PATTERN_MEM[0]
+    budget, largest = budgets
     while True:
         options = _options(budget)
         options.never_capture = never_capture
         try:
             return re2.compile(source, options)
         except re2.error:
-            if budget >= PATTERN_MEM[1]:
+            if budget >= largest:
                 raise
-            budget = min(2 * budget, PATTERN_MEM[1])
+            budget = min(2 * budget, largest)
 
 
 def _options(max_mem: int = 8 << 20) -> re2.Options:
@@ -634,7 +635,9 @@ class PatternSet:
         answer); the others must have no match in the text. A few are then searched
         each by its own regex (:meth:`_each_alternation`), instead of the alternation.
         """
-        if only is not None and len(self._alternations) <= 1 and len(only) <= EACH_LIMIT:
+        if only is not None and (len(self._alternations) <= 1 and len(only) <= EACH_LIMIT
+                                 or all(self.patterns[i].body is None for i in only)):
+            # A few patterns, or regex: ones only (no alternation to search): each by its own regex.
             body = [i for i in only if self.patterns[i].body is not None]
             raw = [(i, self.patterns[i]) for i in only if self.patterns[i].body is None]
             if not raw:

@@ -87,3 +87,20 @@ def test_every_signal_of_the_default_pack_is_prefiltered(monkeypatch: pytest.Mon
 ])
 def test_regex_anchors_take_in_the_padding(loose: str, padded: str | None) -> None:
     assert prefilter._pad_anchors(loose) == padded
+
+
+def test_a_hyperscan_database_built_in_a_child_is_the_one_built_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child process (which gives the compile's memory back on exit) builds the same cache entry."""
+    hs = prefilter.hyperscan_module()
+    if hs is None:
+        pytest.skip("hyperscan is not installed")
+    exprs = [b" (?:merci|thanks) ", b" (?:(^| )refused)", b" (?:sorry[^ ]* )"]  # the second is refused: left out
+    flags = [hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER] * len(exprs)
+    here = prefilter._build_database(hs, exprs, flags)
+    assert here.split(b"\n", 1)[0] == b"[0, 2]"
+    assert prefilter._build_in_child(exprs, flags) == here
+    monkeypatch.setenv("SERVICECHECK_HYPERSCAN_IN_PROCESS", "1")
+    assert prefilter._build_in_child(exprs, flags) is None  # then built in the process, as before
+    monkeypatch.delenv("SERVICECHECK_HYPERSCAN_IN_PROCESS")
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    assert prefilter._build_in_child(exprs, flags) is None  # no interpreter to run: built here

@@ -142,6 +142,70 @@ def _loosen_anchors(source: str) -> str:
     return loose
 
 
+def _build_database(hs: Any, exprs: list[bytes], flags: list[int]) -> bytes:
+    """The cache entry of a Hyperscan database of ``exprs``: the JSON list of the ids it holds, a newline, its bytes.
+
+    Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
+    left out, and their signals searched in full.
+    """
+    import json
+
+    def compile_(ids: list[int]) -> Any:
+        db = hs.Database()
+        db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags[i] for i in ids])
+        return db
+
+    ids = list(range(len(exprs)))
+    try:
+        db = compile_(ids)
+    except Exception:  # noqa: BLE001 - some pattern Hyperscan refuses: find which, keep the others
+        good = []
+        for i in ids:
+            try:
+                compile_([i])
+                good.append(i)
+            except Exception:  # noqa: BLE001, S110 - this one is refused: its signal is searched in full
+                pass
+        ids = good
+        db = compile_(ids) if ids else None
+    body = bytes(hs.dumpb(db)) if db is not None else b""
+    return json.dumps(ids).encode() + b"\n" + body
+
+
+_CHILD = (
+    "import sys, pickle; sys.path[:0] = sys.argv[1:]; import hyperscan\n"
+    "from servicecheck.detect.prefilter import _build_database\n"
+    "sys.stdout.buffer.write(_build_database(hyperscan, *pickle.loads(sys.stdin.buffer.read())))\n"
+)
+
+
+def _build_in_child(exprs: list[bytes], flags: list[int]) -> bytes | None:
+    """:func:`_build_database` in a short-lived child process; ``None`` when that cannot run (then build here).
+
+    Compiling a database of a thousand patterns takes seconds and about 110 MB, which the
+    allocator does not give back: in the audit's own process it stayed in its resident set
+    for the rest of the run (a run whose cache is cold, as on a fresh CI machine, peaked at
+    about 300 MB). In a child, that memory goes back to the system when the child exits.
+    """
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not sys.executable or os.environ.get("SERVICECHECK_HYPERSCAN_IN_PROCESS", "").strip() not in ("", "0"):
+        return None
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder that holds servicecheck/
+    try:
+        done = subprocess.run(  # this interpreter, our own code, no shell
+            [sys.executable, "-I", "-c", _CHILD, package_root, *[p for p in sys.path if p]],
+            input=pickle.dumps((exprs, flags)), capture_output=True, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0 or b"\n" not in done.stdout:
+        return None
+    return done.stdout
+
+
 # What may match of one signal: the indexes of its patterns, and of its exceptions, that may
 # (``None``: unknown, any may); ``()``: none does.
 Subset = tuple[tuple[int, ...] | None, tuple[int, ...] | None]
@@ -216,12 +280,12 @@ class Prefilter:
                 try:
                     self._probes[name] = _compile_small(" (?:" + "|".join(bodies) + ")", never_capture=True,
                                                         budgets=_PROBE_MEM)
-                except Exception:  # noqa: BLE001, S110 - too large for one regex: search it without a probe
+                except Exception:  # noqa: BLE001, S112 - too large for one regex: search it without a probe
                     continue
                 # The probe covers the token patterns; the regex: ones (on the text, not the tokens)
                 # are searched whatever it says.
-                raw = tuple(i for i, p in enumerate(c.patterns.patterns) if p.body is None)
-                self._probe_misses[name] = (raw, None) if raw else _NO_PATTERN
+                regex_only = tuple(i for i, p in enumerate(c.patterns.patterns) if p.body is None)
+                self._probe_misses[name] = (regex_only, None) if regex_only else _NO_PATTERN
 
     @staticmethod
     def _database(
@@ -229,8 +293,7 @@ class Prefilter:
     ) -> tuple[Any, list[int]]:
         """The compiled database of ``exprs`` (from the cache when it can), and which of them it holds.
 
-        Hyperscan refuses some constructs (``(^| )``, look-arounds): those patterns are
-        left out, and their signals searched in full.
+        Built by :func:`_build_database`, in a child process when one can run (:func:`_build_in_child`).
         """
         import json
         import platform
@@ -239,27 +302,8 @@ class Prefilter:
 
         flags = [hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER | f for f in flag]  # one per expression
 
-        def compile_(ids: list[int]) -> Any:
-            db = hs.Database()
-            db.compile(expressions=[exprs[i] for i in ids], ids=ids, elements=len(ids), flags=[flags[i] for i in ids])
-            return db
-
         def build() -> bytes:
-            ids = list(range(len(exprs)))
-            try:
-                db = compile_(ids)
-            except Exception:  # noqa: BLE001 - some pattern Hyperscan refuses: find which, keep the others
-                good = []
-                for i in ids:
-                    try:
-                        compile_([i])
-                        good.append(i)
-                    except Exception:  # noqa: BLE001, S110 - this one is refused: its signal is searched in full
-                        pass
-                ids = good
-                db = compile_(ids) if ids else None
-            body = bytes(hs.dumpb(db)) if db is not None else b""
-            return json.dumps(ids).encode() + b"\n" + body
+            return _build_in_child(exprs, flags) or _build_database(hs, exprs, flags)
 
         what = f"hyperscan {getattr(hs, '__version__', '?')} {platform.machine()} prefilter v3 {what}"
         stored = cached_bytes(what, b"\0".join(exprs) + b"\0" + json.dumps(flags).encode(), build if build_it else None)

@@ -115,7 +115,7 @@ class Session:
     # instead of a new engine run. The results are the same (tests/test_audit_golden.py);
     # False runs the engine every time.
     # Each entry is kept as marshal bytes (the fact list as key, the firings as value), not
-    # as the engine's dicts: about 2 KB an entry instead of about 15 KB, which held a fifth
+    # as the engine's dicts: about 3 KB an entry instead of about 15 KB, which held a fifth
     # of an audit's peak memory (docs/performance.md, sixteenth round).
     memo = True
     MEMO_SIZE = 4096  # distinct fact lists kept per part; the table is emptied when full (memory stays flat)

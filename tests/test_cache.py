@@ -219,6 +219,24 @@ def test_a_cached_matcher_reads_each_signal_when_first_used(cache_dir: Path, pac
         assert hit.explain(text, "agent", None) == fresh.explain(text, "agent", None)
 
 
+def test_a_cold_build_returns_the_entry_read_back(cache_dir: Path, pack: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A miss builds, writes, and returns what a hit would: nothing compiled until first used (its memory spared)."""
+    write_pack(pack, {"signals/sorry.yaml": SORRY})
+    ps = cache.load_policies_cached([str(pack)], include_default=False)
+    built = cache.signal_matcher(ps.signals, ps.spellings, ps.negators)
+    assert len(list(cache_dir.glob("matcher-*.pickle"))) == 1
+    assert all(type(c) is cache._LazySignal for c in built._compiled.values())  # the read-back entry: unread
+    fresh = SignalMatcher(ps.signals, ps.spellings, ps.negators)
+    assert built.match("sorry, thanks!", "agent", None) == fresh.match("sorry, thanks!", "agent", None)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("SERVICECHECK_CACHE_DIR", str(blocker / "cache"))  # cannot be written: the built one
+    unwritten = cache.signal_matcher(ps.signals, ps.spellings, ps.negators)
+    assert unwritten.match("sorry, thanks!", "agent", None) == fresh.match("sorry, thanks!", "agent", None)
+    assert [p.id for p in cache.load_policies_cached([str(pack)], include_default=False).policies] == [p.id for p in ps.policies]
+
+
 DEVSET = Path(__file__).resolve().parents[1].parent / "shared" / "devset"
 
 

@@ -284,7 +284,8 @@ def load_policies_cached(
         return cached
     policyset = load_policies(dirs, include_default=include_default)
     _write(folder, path, key, policyset)
-    return policyset
+    cached = _read(path, key)  # read back, as signal_matcher does: regexes compiled when first used
+    return cached if isinstance(cached, PolicySet) else policyset
 
 
 def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None) -> SignalMatcher:
@@ -323,5 +324,9 @@ def signal_matcher(signals: Any, spellings: Any = None, negators: Any = None) ->
 
     matcher.__dict__["_document_filter"] = DocumentFilter(matcher._compiled)
     _write(folder, path, key, matcher, _MATCHER_PREFIX)
-    return matcher
+    # The entry just written, read back: its regexes are compiled when first used (_LazyRegex),
+    # where the matcher built here holds every one compiled, most of them never searched
+    # (about 20 MB of a cold run's peak; docs/performance.md, sixteenth round).
+    cached = _read(path, key)
+    return cached if isinstance(cached, SignalMatcher) else matcher
 

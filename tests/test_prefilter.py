@@ -102,5 +102,9 @@ def test_a_hyperscan_database_built_in_a_child_is_the_one_built_here(monkeypatch
     monkeypatch.setenv("SERVICECHECK_HYPERSCAN_IN_PROCESS", "1")
     assert prefilter._build_in_child(exprs, flags) is None  # then built in the process, as before
     monkeypatch.delenv("SERVICECHECK_HYPERSCAN_IN_PROCESS")
+    monkeypatch.setattr(prefilter, "_CHILD", "print('a sitecustomize that talks')\n" + prefilter._CHILD)
+    assert prefilter._build_in_child(exprs, flags) == here  # what the child prints is not the entry
+    monkeypatch.setattr(prefilter, "_CHILD", "import sys; sys.exit(1)")
+    assert prefilter._build_in_child(exprs, flags) is None  # a child that fails: built here
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     assert prefilter._build_in_child(exprs, flags) is None  # no interpreter to run: built here

@@ -172,10 +172,11 @@ def _build_database(hs: Any, exprs: list[bytes], flags: list[int]) -> bytes:
     return json.dumps(ids).encode() + b"\n" + body
 
 
-_CHILD = (
-    "import sys, pickle; sys.path[:0] = sys.argv[1:]; import hyperscan\n"
+_CHILD = (  # argv: the file to write, then the folders to import from
+    "import sys, pickle; sys.path[:0] = sys.argv[2:]; import hyperscan\n"
     "from servicecheck.detect.prefilter import _build_database\n"
-    "sys.stdout.buffer.write(_build_database(hyperscan, *pickle.loads(sys.stdin.buffer.read())))\n"
+    "entry = _build_database(hyperscan, *pickle.loads(sys.stdin.buffer.read()))\n"
+    "with open(sys.argv[1], 'wb') as out: out.write(entry)\n"
 )
 
 
@@ -187,23 +188,31 @@ def _build_in_child(exprs: list[bytes], flags: list[int]) -> bytes | None:
     for the rest of the run (a run whose cache is cold, as on a fresh CI machine, peaked at
     about 300 MB). In a child, that memory goes back to the system when the child exits.
     """
+    import json
     import pickle
     import subprocess
     import sys
+    import tempfile
     from pathlib import Path
 
     if not sys.executable or os.environ.get("SERVICECHECK_HYPERSCAN_IN_PROCESS", "").strip() not in ("", "0"):
         return None
     package_root = str(Path(__file__).resolve().parents[2])  # the folder that holds servicecheck/
     try:
-        done = subprocess.run(  # this interpreter, our own code, no shell
-            [sys.executable, "-I", "-c", _CHILD, package_root, *[p for p in sys.path if p]],
-            input=pickle.dumps((exprs, flags)), capture_output=True, timeout=600, check=False)
+        with tempfile.TemporaryDirectory(prefix="servicecheck-hs-") as tmp:
+            out = Path(tmp) / "entry"  # a file, not stdout: whatever the child prints cannot corrupt the entry
+            done = subprocess.run(  # this interpreter, our own code, no shell
+                [sys.executable, "-I", "-c", _CHILD, str(out), package_root, *[p for p in sys.path if p]],
+                input=pickle.dumps((exprs, flags)), capture_output=True, timeout=600, check=False)
+            entry = out.read_bytes() if done.returncode == 0 else b""
     except (OSError, subprocess.SubprocessError):
         return None
-    if done.returncode != 0 or b"\n" not in done.stdout:
-        return None
-    return done.stdout
+    head, newline, _body = entry.partition(b"\n")
+    try:
+        ids = json.loads(head) if newline else None
+    except ValueError:
+        ids = None
+    return entry if isinstance(ids, list) and all(type(i) is int for i in ids) else None
 
 
 # What may match of one signal: the indexes of its patterns, and of its exceptions, that may

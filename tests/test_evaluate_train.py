@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from servicecheck.cli import main
 from servicecheck.errors import UsageError
 from servicecheck.evaluate import expected_findings, read_labels
-from servicecheck.train import DEFAULT_WEIGHT, TurnExample, set_model_block, train_signal
+from servicecheck.detect.linear import LinearModel
+from servicecheck.train import DEFAULT_WEIGHT, TRAINING_DATA, TurnExample, set_model_block, train_signal, write_training_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,6 +186,36 @@ def test_train_refuses_a_non_empty_output_and_unlabelled_inputs(tmp_path: Path) 
     labels = _jsonl(tmp_path / "l2.jsonl", LABELS)
     res = CliRunner().invoke(main, ["train", convs, "--labels", labels, "--output", str(busy)])
     assert res.exit_code == 2 and "exists and is not an empty folder" in res.output
+
+
+def test_train_retrains_only_the_languages_labelled_and_keeps_the_others_detectors(tmp_path: Path) -> None:
+    """A French team's calls say nothing of the English detectors: their files and thresholds stay the base's."""
+    base = _write_pack(tmp_path / "base")
+    (base / "signals/complaint.yaml").write_text(
+        "speaker: customer\ndescription: complaint\n"
+        "patterns: {en: [never arrived], fr: [jamais arrive]}\n"
+        "model:\n  en: {file: models/complaint.en.json, threshold: 0.65}\n", encoding="utf-8")
+    LinearModel("complaint", "en", {"late": 1.5, "refund": 0.5}, -1.0).save(base / "models/complaint.en.json")
+    shipped = [TurnExample(f"s{i}", lang, "customer", text, tags)
+               for i, (lang, text, tags) in enumerate([("en", "my order is late", ("COMPLAINT",)),
+                                                       ("fr", "bonjour", ())] * 20)]
+    write_training_data(base / TRAINING_DATA, shipped)
+    rows = [({"id": f"f{i}", "language": "fr", "turns": [{"speaker": "customer", "text": text}]},
+             {"id": f"f{i}", "turns": [tags]})
+            for i, (text, tags) in enumerate([("le colis est en retard", ["COMPLAINT"]),
+                                              ("une question sur la taille", [])] * 20)]
+    convs = _jsonl(tmp_path / "fr.jsonl", [c for c, _ in rows])
+    labels = _jsonl(tmp_path / "fr.labels.jsonl", [lab for _, lab in rows])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["train", convs, "--labels", labels, "--no-default-pack", "--policies", str(base),
+                                    "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    reported = [line.split()[:2] for line in res.output.splitlines()[2:] if line.strip()]
+    assert reported and all(lang == "fr" for _signal, lang in reported), res.output
+    block = yaml.safe_load((out / "signals/complaint.yaml").read_text(encoding="utf-8"))["model"]
+    assert block["en"] == {"file": "models/complaint.en.json", "threshold": 0.65}
+    assert (out / "models/complaint.en.json").read_bytes() == (base / "models/complaint.en.json").read_bytes()
+    assert "fr" in block and (out / block["fr"]["file"]).is_file()  # 20 French positives, weighted: a French model
 
 
 def test_train_help_gives_the_default_weight() -> None:

@@ -27,7 +27,7 @@ import json
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -236,11 +236,12 @@ def train_models(
     judged: Callable[[TurnExample], str | None] | None = None,
     min_gain: float = MIN_GAIN,
     pinned: Mapping[tuple[str, str], float] | None = None,
+    languages: Collection[str] | None = None,
 ) -> Iterator[SignalReport]:
     """Train every agent and customer signal of ``policyset`` in every language the examples hold.
 
     ``judged``, ``min_gain``: see :func:`train_signal`; ``pinned``: ``{(signal, language): threshold}``
-    passed on as its ``pinned``.
+    passed on as its ``pinned``; ``languages``: train only these (``None``: all).
     """
     from servicecheck.signals import SignalMatcher
 
@@ -253,7 +254,7 @@ def train_models(
              if sig.speaker in ("agent", "customer") and tag_of(name) in TAG_SPEAKER]
     for (lang, speaker), group in sorted(by_group.items()):
         mine = [n for n in names if policyset.signals[n].speaker == speaker]
-        if not mine:
+        if not mine or (languages is not None and lang not in languages):
             continue
         found = [matcher.match(ex.text, ex.speaker, lang, "transcript", only=mine, context=ex.context)
                  for ex in group]
@@ -286,8 +287,12 @@ def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> 
     return yaml_text.rstrip("\n") + "\n" + block
 
 
-def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], examples: Sequence[TurnExample]) -> None:
+def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], examples: Sequence[TurnExample],
+               languages: Collection[str] | None = None) -> None:
     """Copy the pack ``base`` to ``output`` with the trained models, their thresholds and the training data.
+
+    ``languages``: the languages retrained (``None``: all). Another language keeps the base's detectors as
+    they are: model files, thresholds, and switched off where they were off.
 
     Raises:
         UsageError: ``output`` exists and is not an empty folder, or is inside ``base``.
@@ -303,16 +308,36 @@ def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], exampl
             rel = f"models/{rep.signal}.{rep.language}.json"
             rep.model.save(output / rel)
             chosen[rep.signal][rep.language] = (rel, rep.threshold)
-    for rep in reports:
-        path = output / "signals" / f"{rep.signal}.yaml"
+    (output / "models").mkdir(parents=True, exist_ok=True)
+    retrained = {rep.signal for rep in reports}
+    if languages is not None:
+        for signal, lang, rel, threshold in _base_models(base):
+            if lang not in languages:
+                shutil.copy2(base / rel, output / rel)
+                chosen[signal][lang] = (rel, threshold)
+    for signal in sorted(retrained):
+        path = output / "signals" / f"{signal}.yaml"
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            path.write_text(set_model_block(text, chosen.get(rep.signal, {})), encoding="utf-8")
-    (output / "models").mkdir(parents=True, exist_ok=True)
+            path.write_text(set_model_block(text, chosen.get(signal, {})), encoding="utf-8")
     for extra in (base / "models").glob("*") if (base / "models").is_dir() else ():
         if extra.suffix not in (".json", ".gz"):  # README, licences
             shutil.copy2(extra, output / "models" / extra.name)
     write_training_data(output / TRAINING_DATA, examples)
+
+
+def _base_models(base: Path) -> Iterator[tuple[str, str, str, float]]:
+    """``(signal, language, file relative to the pack, threshold)`` of every detector the pack ``base`` switches on."""
+    import yaml
+
+    for path in sorted((base / "signals").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        block = doc.get("model") if isinstance(doc, dict) else None
+        if not isinstance(block, dict):
+            continue
+        for lang, spec in sorted(block.items()):
+            if isinstance(spec, dict) and isinstance(spec.get("file"), str) and (base / spec["file"]).is_file():
+                yield path.stem, str(lang), spec["file"], float(spec["threshold"])
 
 
 def train(
@@ -329,7 +354,8 @@ def train(
 ) -> tuple[list[SignalReport], list[InputProblem], int]:
     """Train the detectors of ``base_pack`` on its shipped turns plus the labelled ``paths``; write ``output``.
 
-    Each new labelled turn counts ``weight`` times against a shipped one.
+    Each new labelled turn counts ``weight`` times against a shipped one. Only the languages of the labelled
+    conversations are retrained; the others keep the base pack's detectors unchanged.
 
     Returns the per-signal reports, the input problems met, and the number of new labelled turns.
 
@@ -346,6 +372,10 @@ def train(
     # the team's own turns count `weight` times: they are few, and they are the register it audits
     # (the copies keep their conversation, so they fall in its fold: no copy is scored by a model it trained)
     weighted = examples + new * (weight - 1)
-    reports = list(train_models(weighted, policyset, params))
-    write_pack(base, Path(output), reports, examples)
+    # only the languages the team labelled: its French calls say nothing of English detectors, and refitting those
+    # from the shipped turns alone would drop what the shipped pack chose on text the pack does not carry (the
+    # thresholds judged on held-out sets, detectors kept off, turns whose licence keeps them out of the training data)
+    languages = frozenset(ex.language for ex in new)
+    reports = list(train_models(weighted, policyset, params, languages=languages))
+    write_pack(base, Path(output), reports, examples, languages)
     return reports, problems, len(new)

@@ -130,10 +130,17 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # written 0.857 at 0.80, 0.871 at 0.85, 0.831 at 0.70; mean 0.680 at 0.70, **0.699 at 0.80**, 0.684 at 0.85: 0.80.
 # Twelfth release, after the pattern pass on real tweets (fewer patterns): the 500 held-out tweets 0.549 / 0.543 / 0.552
 # at 0.60 / 0.70 / 0.80, written q, z, za, zb 0.844 / 0.836 / 0.829: mean 0.697 / 0.690 / 0.690, within noise: kept.
+# Sixteenth release, English incivility judged again after the refit, on the 500 held-out airline tweets and the three
+# held-out thread sets zk, zl, zm (mean of the two registers' F1): 0.630 at the old pin of 0.80 (tweets 37 / 15 / 53,
+# threads 34 / 9 / 15), 0.650 at 0.70, 0.664 at 0.65 (42 / 26 / 48, 39 / 10 / 10), 0.660 at 0.60, 0.661 at 0.50, 0.665 at
+# 0.40: the highest within 0.005 of the best, 0.65.
+# English justification, the same judges (zk, zl, zm): JUSTIFICATION 0.855 at the old pin of 0.80 (47 / 9 / 7), 0.875 at
+# 0.70 (49 / 9 / 5), 0.867 at 0.60, 0.85 at 0.50 and 0.90; refusal-explained 0.67 at 0.80, 0.69 at 0.70 (no unexplained
+# refusal hidden: 9 / 6 / 2): 0.70. The bare refusals of the signal's examples stay under it.
 # Sixteenth release: the English refusal model fitted with that release's sets put the signal's own no-match example at
 # p = 0.86 ("We don't process applications at weekends, so yours is first in the queue.": `servicecheck policies test`
 # failed at 0.85): the pin goes back to 0.90, its value before the eighth release.
-PINNED = {("incivility", "en"): 0.80, ("justification", "en"): 0.80, ("refusal", "en"): 0.90,
+PINNED = {("incivility", "en"): 0.65, ("justification", "en"): 0.70, ("refusal", "en"): 0.90,
           ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.55, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 

@@ -313,6 +313,7 @@ def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], exampl
     if languages is not None:
         for signal, lang, rel, threshold in _base_models(base):
             if lang not in languages:
+                (output / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(base / rel, output / rel)
                 chosen[signal][lang] = (rel, threshold)
     for signal in sorted(retrained):
@@ -336,8 +337,14 @@ def _base_models(base: Path) -> Iterator[tuple[str, str, str, float]]:
         if not isinstance(block, dict):
             continue
         for lang, spec in sorted(block.items()):
-            if isinstance(spec, dict) and isinstance(spec.get("file"), str) and (base / spec["file"]).is_file():
-                yield path.stem, str(lang), spec["file"], float(spec["threshold"])
+            if not isinstance(spec, dict) or not isinstance(spec.get("file"), str):
+                continue
+            threshold = spec.get("threshold")
+            target = (base / spec["file"]).resolve()
+            # the loader has checked the pack it loaded; --base may name another: only its own files, with a number
+            if (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and target.is_file()
+                    and base.resolve() in target.parents):
+                yield path.stem, str(lang), spec["file"], float(threshold)
 
 
 def train(

@@ -331,20 +331,16 @@ def _base_models(base: Path) -> Iterator[tuple[str, str, str, float]]:
     """``(signal, language, file relative to the pack, threshold)`` of every detector the pack ``base`` switches on."""
     import yaml
 
+    from servicecheck.detect.definitions import model_specs
+
+    root = base.resolve()
     for path in sorted((base / "signals").glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        block = doc.get("model") if isinstance(doc, dict) else None
-        if not isinstance(block, dict):
-            continue
-        for lang, spec in sorted(block.items()):
-            if not isinstance(spec, dict) or not isinstance(spec.get("file"), str):
-                continue
-            threshold = spec.get("threshold")
-            target = (base / spec["file"]).resolve()
-            # the loader has checked the pack it loaded; --base may name another: only its own files, with a number
-            if (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and target.is_file()
-                    and base.resolve() in target.parents):
-                yield path.stem, str(lang), spec["file"], float(threshold)
+        specs = model_specs(yaml.safe_load(path.read_text(encoding="utf-8")), str(root))
+        for lang, spec in sorted(specs.items()):
+            target = Path(spec.file).resolve()
+            # the loader has checked the pack it loaded; --base may name another: only files inside it
+            if target.is_file() and root in target.parents:
+                yield path.stem, lang, target.relative_to(root).as_posix(), spec.threshold
 
 
 def train(

@@ -280,7 +280,7 @@ def model_specs(data: Any, pack_dir: str) -> dict[str, ModelSpec]:
         str(lang): ModelSpec(os.path.join(pack_dir, str(entry["file"])), float(entry["threshold"]))
         for lang, entry in block.items()
         if isinstance(entry, Mapping) and isinstance(entry.get("file"), str)
-        and isinstance(entry.get("threshold"), (int, float))
+        and isinstance(entry.get("threshold"), (int, float)) and not isinstance(entry["threshold"], bool)
     }
 
 

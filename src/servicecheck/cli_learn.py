@@ -85,7 +85,7 @@ def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: 
 
     \b
     Writes a copy of the base pack to --output with new model files and thresholds
-    (chosen out of fold; a model that does not beat the patterns is switched off)
+    (chosen out of fold; a model that adds under 0.005 F1 to the patterns is switched off)
     in the languages of these conversations; other languages keep the base's detectors.
     Use it with --policies OUTPUT: it has the base pack's name, so it replaces it.
     Example: servicecheck train calls.jsonl --labels calls.labels.jsonl -o my-pack

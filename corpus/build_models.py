@@ -143,8 +143,12 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # Sixteenth release: the English refusal model fitted with that release's sets put the signal's own no-match example at
 # p = 0.86 ("We don't process applications at weekends, so yours is first in the queue.": `servicecheck policies test`
 # failed at 0.85): the pin goes back to 0.90, its value before the eighth release.
+# Seventeenth release: the French empathy model fitted with the wider French sets put a plain case of
+# tests/test_plain_cases.py at p = 0.61 (« Vous avez raison, je renvoie le billet. »: agreement and an action, no
+# feeling named); on the judges (written_chat_zl ... _zp), on the fresh written_chat_zq and on train and dev, 0.55 to 0.85
+# score the same to the turn: the pin goes from 0.55 to 0.65.
 PINNED = {("incivility", "en"): 0.65, ("justification", "en"): 0.70, ("refusal", "en"): 0.90,
-          ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.55, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
+          ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.65, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 
 

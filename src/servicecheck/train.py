@@ -366,7 +366,8 @@ def train(
 ) -> tuple[list[SignalReport], list[InputProblem], int]:
     """Train the detectors of ``base_pack`` on its shipped turns plus the labelled ``paths``; write ``output``.
 
-    Each new labelled turn counts ``weight`` times against a shipped one. Only the languages of the labelled
+    Each new labelled turn counts ``weight`` times against a shipped one. A retrained detector is switched on when it
+    adds ``min_gain`` F1 to the patterns out of fold (:data:`TEAM_MIN_GAIN`). Only the languages of the labelled
     conversations are retrained; the others keep the base pack's detectors unchanged.
 
     Returns the per-signal reports, the input problems met, and the number of new labelled turns.

@@ -172,6 +172,18 @@ def _build_database(hs: Any, exprs: list[bytes], flags: list[int]) -> bytes:
     return json.dumps(ids).encode() + b"\n" + body
 
 
+def _split_entry(entry: bytes) -> tuple[list[int], bytes] | None:
+    """The ids and the database bytes of a cache entry :func:`_build_database` wrote (``None``: not such an entry)."""
+    import json
+
+    head, newline, body = entry.partition(b"\n")
+    try:
+        ids = json.loads(head) if newline else None
+    except ValueError:
+        return None
+    return (ids, body) if isinstance(ids, list) and all(type(i) is int for i in ids) else None
+
+
 _CHILD = (  # argv: the file to write, then the folders to import from
     "import sys, pickle; sys.path[:0] = sys.argv[2:]; import hyperscan\n"
     "from servicecheck.detect.prefilter import _build_database\n"
@@ -188,7 +200,6 @@ def _build_in_child(exprs: list[bytes], flags: list[int]) -> bytes | None:
     for the rest of the run (a run whose cache is cold, as on a fresh CI machine, peaked at
     about 300 MB). In a child, that memory goes back to the system when the child exits.
     """
-    import json
     import pickle
     import subprocess
     import sys
@@ -207,12 +218,7 @@ def _build_in_child(exprs: list[bytes], flags: list[int]) -> bytes | None:
             entry = out.read_bytes() if done.returncode == 0 else b""
     except (OSError, subprocess.SubprocessError):
         return None
-    head, newline, _body = entry.partition(b"\n")
-    try:
-        ids = json.loads(head) if newline else None
-    except ValueError:
-        ids = None
-    return entry if isinstance(ids, list) and all(type(i) is int for i in ids) else None
+    return entry if _split_entry(entry) is not None else None
 
 
 # What may match of one signal: the indexes of its patterns, and of its exceptions, that may
@@ -318,8 +324,10 @@ class Prefilter:
         stored = cached_bytes(what, b"\0".join(exprs) + b"\0" + json.dumps(flags).encode(), build if build_it else None)
         if stored is None:
             raise LookupError("not built yet")
-        head, _nl, body = stored.partition(b"\n")
-        kept = [int(i) for i in json.loads(head)]
+        parts = _split_entry(stored)
+        if parts is None:
+            raise ValueError(f"{what}: not a prefilter database entry")
+        kept, body = parts
         if not kept:
             return None, []
         db = hs.loadb(body, hs.HS_MODE_BLOCK)

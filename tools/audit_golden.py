@@ -14,7 +14,8 @@ reference's ``src/`` from :data:`PATCH`, so that the reference differs from main
 alone: since fb86531 a negator's scope also ends at "but" / « mais » and at "and" / « et » before a
 subject; since the seventh release a signal file's list may hold ``{include: <signal>}`` (another
 signal's list, expanded at load time: complaint.yaml includes incivility.yaml's); since the thirteenth
-round a lone message (every turn by one speaker) has no ``ctx:first`` model feature.
+round a lone message (every turn by one speaker) has no ``ctx:first`` model feature; since the eighteenth a
+signal file may carry ``model-given`` detectors (run only on the turns where another signal is found).
 
 It extracts ``src/`` of the reference commit into a temporary folder (then applies :data:`PATCH`) and runs
 ``python -m servicecheck audit --no-config -q --format json FILES`` there (the default

@@ -37,6 +37,7 @@ from servicecheck.detect.definitions import (
     ModelSpec,
     SignalDef,
     applies,
+    given_signals,
     lexicon_problems,
     load_lexicon,
     load_signal_mapping,
@@ -52,7 +53,7 @@ from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compil
 # loader, the schemas and pack authors' code have always found them.
 __all__ = [
     "ANY", "DEFAULT_LANGUAGES", "LEXICON_SCHEMA", "NEGATION_MODES", "NEGATION_WINDOW", "SIGNAL_SCHEMA", "SPEAKERS",
-    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "lexicon_problems", "load_lexicon",
+    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "given_signals", "lexicon_problems", "load_lexicon",
     "load_signal_mapping", "model_specs", "resolve_includes",
 ]
 
@@ -115,6 +116,11 @@ _NORMALIZED_MEMO = 64
 _MEMO_TEXT = 4096  # longer texts are not kept
 
 
+def given_key(signal: str, given: str) -> str:
+    """The name of a ``model-given`` detector in a language's model bank (no signal name holds ``|``)."""
+    return f"{signal}|{given}"
+
+
 class SignalMatcher:
     """Finds signals in one turn's text; built once per policy set, then reused for every turn."""
 
@@ -151,10 +157,20 @@ class SignalMatcher:
         self._single: dict[tuple[str, str], list[Pattern]] = {}
         # learned detectors, per language: {signal: spec}; the models load on first use
         self._model_specs: dict[str, dict[str, ModelSpec]] = {}
+        # and those that judge only the turns where another signal is found: {lang: {(signal, given): spec}}
+        self._given_specs: dict[str, dict[tuple[str, str], ModelSpec]] = {}
+        self._givens: dict[str, tuple[str, ...]] = {}  # signal -> the signals its model-given blocks need
         for name, sig in self.signals.items():
             for lang, spec in sig.models.items():
                 for target in self.languages if lang == ANY else (lang,):
                     self._model_specs.setdefault(target, {})[name] = spec
+            for given, specs in sig.given_models.items():
+                if given not in self.signals:
+                    continue  # the loader reports it; a matcher built from bare definitions skips it
+                self._givens[name] = (*self._givens.get(name, ()), given)
+                for lang, spec in specs.items():
+                    for target in self.languages if lang == ANY else (lang,):
+                        self._given_specs.setdefault(target, {})[(name, given)] = spec
         for name, sig in self.signals.items():
             for lang in self.languages:
                 pats = self._compile(sig, "patterns", lang)
@@ -296,34 +312,48 @@ class SignalMatcher:
         """The learned detectors of ``lang``, loaded on first use (``None``: there are none)."""
         banks: dict[str, ModelBank | None] = self.__dict__.setdefault("_banks", {})
         if lang not in banks:
-            specs = self._model_specs.get(lang)
-            banks[lang] = ModelBank({name: linear.load(Path(spec.file)) for name, spec in specs.items()}) if specs else None
+            files = {name: spec.file for name, spec in self._model_specs.get(lang, {}).items()}
+            files.update({given_key(name, given): spec.file
+                          for (name, given), spec in self._given_specs.get(lang, {}).items()})
+            banks[lang] = ModelBank({key: linear.load(Path(file)) for key, file in files.items()}) if files else None
         return banks[lang]
 
     def _model_candidates(
         self, names: Collection[str], lang: str, norm: Normalized, context: Sequence[str] = (),
-        may: Mapping[str, Subset | None] | None = None,
+        may: Mapping[str, Subset | None] | None = None, given: Collection[str] | None = None,
     ) -> Iterator[tuple[str, float, list[tuple[str, float]], int, int, str | None]]:
         """Model hits over the threshold: ``(signal, probability, top features, start, end, cancelled)``.
+
+        ``given``: the signals found in the turn; then the ``model-given`` detectors of ``names`` whose
+        other signal is among them run instead of the signals' own models.
 
         ``start``/``end`` span (in ``norm.text``) the sentence holding the strongest
         feature; an exception overlapping that sentence, or a negator before that
         feature (``negation: block``), cancels the hit as it cancels a pattern's.
         ``may``: the prefilter's answer for this text (which exceptions may match).
         """
-        specs = self._model_specs.get(lang)
-        if not specs or specs.keys().isdisjoint(names):
-            return
+        if given is None:
+            specs = self._model_specs.get(lang)
+            if not specs or specs.keys().isdisjoint(names):
+                return
+            asked = [(name, name, specs.get(name)) for name in names]
+        else:
+            pairs = self._given_specs.get(lang)
+            if not pairs:
+                return
+            asked = [(name, given_key(name, other), spec) for (name, other), spec in pairs.items()
+                     if name in names and other in given]
+            if not asked:
+                return
         bank = self._bank(lang)
         if bank is None:
             return
         feats = linear.features(norm.text, map(itemgetter(0), norm.tokens)) + list(context)
         probs = bank.probabilities(feats)
-        for name in names:
-            spec = specs.get(name)
-            if spec is None or probs[name] < spec.threshold:
+        for name, key, spec in asked:
+            if spec is None or probs[key] < spec.threshold:
                 continue
-            top = bank.top_features(name, feats)
+            top = bank.top_features(key, feats)
             # the sentence of the strongest word (not of a context feature or a punctuation mark)
             words = [f for f, _w in top if not f.startswith("ctx:") and any(ch.isalnum() for ch in f)]
             start, end, at = _sentence_of(norm, words[0] if words else "")
@@ -336,7 +366,7 @@ class SignalMatcher:
                     cancelled = "exception"
             if cancelled is None and self.signals[name].negation == "block" and self._negated(norm, at, lang):
                 cancelled = "negation"
-            yield name, probs[name], top, start, end, cancelled
+            yield name, probs[key], top, start, end, cancelled
 
     def _hit(self, name: str, lang: str, norm: Normalized, pattern: Pattern, start: int, end: int) -> Hit:
         a, b = norm.original_span(start, end)
@@ -370,6 +400,7 @@ class SignalMatcher:
         state.pop("_prefiltered", None)
         state.pop("_prefilter_after", None)
         state.pop("_applicable_memo", None)
+        state.pop("_needed_memo", None)
         return state
 
     def match(
@@ -401,15 +432,18 @@ class SignalMatcher:
         found: dict[str, Hit] = {}
         if not names or not text:
             return found
+        # the signals that the asked ones' model-given detectors need are found too, then left out of the answer
+        extra = self._needed(names, speaker) if self._givens and kind == "transcript" else ()
+        scan = [*names, *extra] if extra else names
         for lang in self._languages(language):
             norm = self.normalized(text, lang)
             if not norm.tokens:
                 continue
             # Transcripts: one pass of a set of every pattern first (lint's few units skip its build);
             # documents: the patterns whose literal strings are in the text (servicecheck.literals).
-            may = self._may_match(lang, norm, names) if kind == "transcript" else self._document_may(lang, norm, names)
+            may = self._may_match(lang, norm, scan) if kind == "transcript" else self._document_may(lang, norm, scan)
             # With a prefilter, only the signals it reported: the others have no pattern that can match.
-            for name in names if may is None else [n for n in names if n in may]:
+            for name in scan if may is None else [n for n in scan if n in may]:
                 subset = may[name] if may is not None else None
                 if subset is not None and subset[0] == ():
                     continue  # no pattern of it can match
@@ -420,13 +454,45 @@ class SignalMatcher:
                 if best is not None and name not in found:
                     found[name] = self._hit(name, lang, norm, best[3], best[1], best[2])
             if kind == "transcript":
-                missing = [n for n in names if n not in found]
+                missing = [n for n in scan if n not in found]
                 for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context,
                                                                                       may):
                     if cancelled is None:
                         a, b = norm.original_span(start, end)
                         found[name] = Hit(name, a, b, f"model p={prob:.2f}", lang)
+                if self._givens:
+                    self._given_hits(found, names, lang, norm, context, may)
+        for name in extra:
+            found.pop(name, None)
         return found
+
+    def _needed(self, names: list[str], speaker: str) -> tuple[str, ...]:
+        """The signals that ``names``' model-given detectors need and ``names`` lacks (kept per list of names)."""
+        memo: dict[tuple[str, ...], tuple[str, ...]] = self.__dict__.setdefault("_needed_memo", {})
+        key = (speaker, *names)
+        found = memo.get(key)
+        if found is None:
+            asked = set(names)
+            found = tuple(dict.fromkeys(g for n in names for g in self._givens.get(n, ())
+                                        if g not in asked and applies(self.signals[g], speaker, "transcript")))
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    def _given_hits(self, found: dict[str, Hit], names: Collection[str], lang: str, norm: Normalized,
+                    context: Sequence[str], may: Mapping[str, Subset | None] | None) -> None:
+        """Add to ``found`` the hits of the model-given detectors of ``names`` not found yet, where their other
+        signal is in ``found``."""
+        missing = [n for n in names if n not in found and n in self._givens]
+        if not missing:
+            return
+        for name, prob, _top, start, end, cancelled in self._model_candidates(missing, lang, norm, context, may,
+                                                                              given=found.keys()):
+            if cancelled is None and name not in found:
+                a, b = norm.original_span(start, end)
+                other = next(g for g in self._givens[name] if g in found)
+                found[name] = Hit(name, a, b, f"model p={prob:.2f} given {other}", lang)
 
     def near_misses(
         self, text: str, speaker: str, language: str | None, kind: str, signal: str, context: Sequence[str] = ()
@@ -476,4 +542,12 @@ class SignalMatcher:
                         a, b = norm.original_span(start, end)
                         words = ", ".join(f"{f} {w:+.2f}" for f, w in top)
                         out.append(Hit(name, a, b, f"model p={prob:.2f} ({words})", lang))
+                present = {h.signal for h in out if h.language == lang}
+                for name, prob, top, start, end, cancelled in self._model_candidates(names, lang, norm, context,
+                                                                                      given=present):
+                    if cancelled is None:
+                        a, b = norm.original_span(start, end)
+                        words = ", ".join(f"{f} {w:+.2f}" for f, w in top)
+                        other = next(g for g in self._givens[name] if g in present)
+                        out.append(Hit(name, a, b, f"model p={prob:.2f} given {other} ({words})", lang))
         return sorted(set(out), key=lambda h: (h.start, h.signal, h.end, h.language, h.pattern))

@@ -157,6 +157,7 @@ class SignalReport:
     threshold: float | None  # None: the model is off
     model: linear.LinearModel | None
     registers: tuple[str, ...] = ()  # the F1s are means over these registers' F1 (empty: all turns together)
+    given: str = ""  # a model-given detector: fitted and judged on the turns labelled with this signal only
 
 
 def train_signal(
@@ -245,21 +246,28 @@ def train_models(
     min_gain: float = MIN_GAIN,
     pinned: Mapping[tuple[str, str], float] | None = None,
     languages: Collection[str] | None = None,
+    given: Collection[tuple[str, str]] = (),
 ) -> Iterator[SignalReport]:
     """Train every agent and customer signal of ``policyset`` in every language the examples hold.
 
     ``judged``, ``min_gain``: see :func:`train_signal`; ``pinned``: ``{(signal, language): threshold}``
-    passed on as its ``pinned``; ``languages``: train only these (``None``: all).
-    """
-    from servicecheck.signals import SignalMatcher
+    passed on as its ``pinned`` (a model-given detector's key is ``(signal|given, language)``); ``languages``:
+    train only these (``None``: all).
 
-    plain = {name: replace(sig, models={}) for name, sig in policyset.signals.items()}
+    Model-given detectors (``model-given`` in a signal file, and the ``(signal, given)`` pairs of ``given``) are
+    trained like a signal's own, on the turns labelled with the other signal alone: among refusals, which are
+    explained. Their threshold is chosen, and the detector switched on, on those turns' F1 beside the patterns.
+    """
+    from servicecheck.signals import SignalMatcher, given_key
+
+    plain = {name: replace(sig, models={}, given_models={}) for name, sig in policyset.signals.items()}
     matcher = SignalMatcher(plain, policyset.spellings, policyset.negators)
     by_group: dict[tuple[str, str], list[TurnExample]] = defaultdict(list)
     for ex in examples:
         by_group[(ex.language, ex.speaker)].append(ex)
     names = [name for name, sig in sorted(policyset.signals.items())
              if sig.speaker in ("agent", "customer") and tag_of(name) in TAG_SPEAKER]
+    pairs = sorted({(name, other) for name in names for other in policyset.signals[name].given_models} | set(given))
     for (lang, speaker), group in sorted(by_group.items()):
         mine = [n for n in names if policyset.signals[n].speaker == speaker]
         if not mine or (languages is not None and lang not in languages):
@@ -270,6 +278,13 @@ def train_models(
         for name in mine:
             yield train_signal(name, lang, normed, [name in f for f in found], params, judged, min_gain,
                                (pinned or {}).get((name, lang)))
+        for name, other in pairs:
+            if name not in mine or other not in mine:
+                continue
+            within = [i for i, ex in enumerate(normed) if tag_of(other) in ex.tags]
+            report = train_signal(name, lang, [normed[i] for i in within], [name in found[i] for i in within], params,
+                                  judged, min_gain, (pinned or {}).get((given_key(name, other), lang)))
+            yield replace(report, given=other)
 
 
 _MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)
@@ -295,6 +310,33 @@ def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> 
     return yaml_text.rstrip("\n") + "\n" + block
 
 
+_GIVEN_BLOCK = re.compile(r"^model-given:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)
+
+
+def set_given_block(yaml_text: str, models: Mapping[str, Mapping[str, tuple[str, float]]]) -> str:
+    """``yaml_text`` with its top-level ``model-given`` block replaced (``{}``: removed).
+
+    ``models``: ``{other signal: {language: (file, threshold)}}``. The block goes where the old one stood, else
+    after the ``model`` block, else before ``examples:``, else at the end.
+    """
+    block = ""
+    if models:
+        lines = ["model-given:"]
+        for other, specs in sorted(models.items()):
+            lines.append(f"  {other}:")
+            for lang, (file, threshold) in sorted(specs.items()):
+                lines.append(f"    {lang}: {{file: {file}, threshold: {threshold}}}")
+        block = "\n".join(lines) + "\n"
+    if _GIVEN_BLOCK.search(yaml_text):
+        return _GIVEN_BLOCK.sub(lambda _m: block, yaml_text, count=1)
+    if not block:
+        return yaml_text
+    at = _MODEL_BLOCK.search(yaml_text) or re.search(r"^(?=examples:)", yaml_text, re.MULTILINE)
+    if at:
+        return yaml_text[: at.end()] + block + yaml_text[at.end():]
+    return yaml_text.rstrip("\n") + "\n" + block
+
+
 def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], examples: Sequence[TurnExample],
                languages: Collection[str] | None = None) -> None:
     """Copy the pack ``base`` to ``output`` with the trained models, their thresholds and the training data.
@@ -310,45 +352,54 @@ def write_pack(base: Path, output: Path, reports: Sequence[SignalReport], exampl
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise UsageError(f"{output}: exists and is not an empty folder")
     shutil.copytree(base, output, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "models"))
-    chosen: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
+    # (signal, given or "") -> {language: (model file, threshold)}
+    chosen: dict[tuple[str, str], dict[str, tuple[str, float]]] = defaultdict(dict)
     for rep in reports:
         if rep.model is not None and rep.threshold is not None:
-            rel = f"models/{rep.signal}.{rep.language}.json"
+            rel = f"models/{rep.signal}{f'.given-{rep.given}' if rep.given else ''}.{rep.language}.json"
             rep.model.save(output / rel)
-            chosen[rep.signal][rep.language] = (rel, rep.threshold)
+            chosen[(rep.signal, rep.given)][rep.language] = (rel, rep.threshold)
     (output / "models").mkdir(parents=True, exist_ok=True)
-    retrained = {rep.signal for rep in reports}
+    retrained = {(rep.signal, rep.given) for rep in reports}
     if languages is not None:
-        for signal, lang, rel, threshold in _base_models(base):
+        for signal, given, lang, rel, threshold in _base_models(base):
             if lang not in languages:
                 (output / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(base / rel, output / rel)
-                chosen[signal][lang] = (rel, threshold)
-    for signal in sorted(retrained):
+                chosen[(signal, given)][lang] = (rel, threshold)
+    for signal in sorted({signal for signal, _given in retrained}):
         path = output / "signals" / f"{signal}.yaml"
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            path.write_text(set_model_block(text, chosen.get(signal, {})), encoding="utf-8")
+            if (signal, "") in retrained:
+                text = set_model_block(text, chosen.get((signal, ""), {}))
+            givens = sorted(given for s, given in retrained if s == signal and given)
+            if givens:
+                text = set_given_block(text, {g: chosen[(signal, g)] for g in givens if chosen.get((signal, g))})
+            path.write_text(text, encoding="utf-8")
     for extra in (base / "models").glob("*") if (base / "models").is_dir() else ():
         if extra.suffix not in (".json", ".gz"):  # README, licences
             shutil.copy2(extra, output / "models" / extra.name)
     write_training_data(output / TRAINING_DATA, examples)
 
 
-def _base_models(base: Path) -> Iterator[tuple[str, str, str, float]]:
-    """``(signal, language, file relative to the pack, threshold)`` of every detector the pack ``base`` switches on."""
+def _base_models(base: Path) -> Iterator[tuple[str, str, str, str, float]]:
+    """``(signal, given or "", language, file relative to the pack, threshold)`` of every detector the pack ``base``
+    switches on (its own models, then its model-given ones)."""
     import yaml
 
-    from servicecheck.detect.definitions import model_specs
+    from servicecheck.detect.definitions import given_signals, model_specs
 
     root = base.resolve()
     for path in sorted((base / "signals").glob("*.yaml")):
-        specs = model_specs(yaml.safe_load(path.read_text(encoding="utf-8")), str(root))
-        for lang, spec in sorted(specs.items()):
-            target = Path(spec.file).resolve()
-            # the loader has checked the pack it loaded; --base may name another: only files inside it
-            if target.is_file() and root in target.parents:
-                yield path.stem, lang, target.relative_to(root).as_posix(), spec.threshold
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for given in ("", *given_signals(data)):
+            specs = model_specs(data, str(root), given or None)
+            for lang, spec in sorted(specs.items()):
+                target = Path(spec.file).resolve()
+                # the loader has checked the pack it loaded; --base may name another: only files inside it
+                if target.is_file() and root in target.parents:
+                    yield path.stem, given, lang, target.relative_to(root).as_posix(), spec.threshold
 
 
 def train(

@@ -96,6 +96,19 @@ SIGNAL_SCHEMA: dict[str, Any] = {
                 },
             ],
         },
+        "model-given": {
+            "description": "Learned detectors that judge only the turns where another signal of the same speaker is "
+            "found (per signal name, then per language as in model): is this refusal explained? They run where the "
+            "patterns and the model have not found the signal.",
+            "type": "object",
+            "propertyNames": {"pattern": "^[a-z][a-z0-9-]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": _LANG_KEY,
+                "minProperties": 1,
+                "additionalProperties": _MODEL_ENTRY,
+            },
+        },
         "examples": {
             "type": "object",
             "additionalProperties": False,
@@ -168,6 +181,8 @@ class SignalDef:
     examples_no_match: tuple[str, ...] = ()
     path: str = ""
     models: Mapping[str, ModelSpec] = field(default_factory=dict)
+    # detectors that judge only the turns where another signal is found: {that signal: {language: spec}}
+    given_models: Mapping[str, Mapping[str, ModelSpec]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -268,12 +283,16 @@ def expand_includes(
     return tuple(out)
 
 
-def model_specs(data: Any, pack_dir: str) -> dict[str, ModelSpec]:
-    """The ``model`` block of a signal mapping, with files resolved against ``pack_dir``.
+def model_specs(data: Any, pack_dir: str, given: str | None = None) -> dict[str, ModelSpec]:
+    """The ``model`` block of a signal mapping (``given``: its ``model-given`` entry for that signal instead),
+    with files resolved against ``pack_dir``.
 
     Entries that are not ``{file, threshold}`` are left out (the schema reports them).
     """
     block = data.get("model") if isinstance(data, Mapping) else None
+    if given is not None:
+        found = data.get("model-given") if isinstance(data, Mapping) else None
+        block = found.get(given) if isinstance(found, Mapping) else None
     if not isinstance(block, Mapping):
         return {}
     return {
@@ -284,12 +303,19 @@ def model_specs(data: Any, pack_dir: str) -> dict[str, ModelSpec]:
     }
 
 
+def given_signals(data: Any) -> list[str]:
+    """The signals a signal mapping's ``model-given`` block names, in file order."""
+    found = data.get("model-given") if isinstance(data, Mapping) else None
+    return [str(k) for k in found] if isinstance(found, Mapping) else []
+
+
 def load_signal_mapping(name: str, data: Mapping[str, Any], path: str = "") -> SignalDef:
     """Build a :class:`SignalDef` from a signal file's mapping, already validated against :data:`SIGNAL_SCHEMA`.
 
     Model files are resolved against the pack folder (the signal file's grandparent).
     """
     examples = data.get("examples") or {}
+    pack_dir = os.path.dirname(os.path.dirname(os.path.abspath(path))) if path else ""
     return SignalDef(
         name=name,
         speaker=str(data["speaker"]),
@@ -300,7 +326,8 @@ def load_signal_mapping(name: str, data: Mapping[str, Any], path: str = "") -> S
         examples_match=_examples(examples.get("match")),
         examples_no_match=_examples(examples.get("no-match")),
         path=path,
-        models=model_specs(data, os.path.dirname(os.path.dirname(os.path.abspath(path))) if path else ""),
+        models=model_specs(data, pack_dir),
+        given_models={other: specs for other in given_signals(data) if (specs := model_specs(data, pack_dir, other))},
     )
 
 

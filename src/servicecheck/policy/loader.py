@@ -156,6 +156,22 @@ def default_pack_root() -> Path:
     return Path(str(files("servicecheck.default_pack")))  # pragma: no cover
 
 
+def _check_given(pack: Pack, read: dict[str, tuple[Path, Located]], problems: list[str]) -> None:
+    """A ``model-given`` block names a signal of the pack with the same speaker (else the signal is not loaded)."""
+    for name, sig in list(pack.signals.items()):
+        for other in sig.given_models:
+            found = pack.signals.get(other)
+            why = (f"no signal {other!r} in this pack" if found is None and other not in pack.broken_signals
+                   else f"signal {other!r} is for {found.speaker} turns, {name!r} for {sig.speaker} turns"
+                   if found is not None and found.speaker != sig.speaker else "")
+            if why:
+                file, located = read[name]
+                mark = located.mark(("model-given", other))
+                problems.append(f"{file}:{mark.line}:{mark.column}: $.model-given.{other}: {why}")
+                del pack.signals[name]
+                pack.broken_signals.add(name)
+
+
 def find_packs(directory: Path) -> list[Path]:
     """A pack folder itself, or the pack folders directly inside ``directory``."""
     if (directory / "pack.yaml").is_file():
@@ -334,13 +350,18 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
                         mark = located.mark((section, lang, i))
                         problems.append(f"{file}:{mark.line}:{mark.column}: $.{section}.{lang}[{i}]: {exc}")
                         bad = True
-        for lang, spec in sigmod.model_specs(located.data, str(directory)).items():
-            try:
-                linear.load(Path(spec.file))
-            except linear.ModelError as exc:
-                mark = located.mark(("model", lang, "file"))
-                problems.append(f"{file}:{mark.line}:{mark.column}: $.model.{lang}.file: {spec.file}: {exc}")
-                bad = True
+        blocks: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("model",), sigmod.model_specs(located.data, str(directory)))]
+        blocks += [(("model-given", other), sigmod.model_specs(located.data, str(directory), other))
+                   for other in sigmod.given_signals(located.data)]
+        for keys, specs in blocks:
+            for lang, spec in specs.items():
+                try:
+                    linear.load(Path(spec.file))
+                except linear.ModelError as exc:
+                    mark = located.mark((*keys, lang, "file"))
+                    problems.append(f"{file}:{mark.line}:{mark.column}: $.{'.'.join(keys)}.{lang}.file: {spec.file}: "
+                                    f"{exc}")
+                    bad = True
         if not bad:
             pack.signals[file.stem] = sigmod.load_signal_mapping(file.stem, located.data, str(file))
             found = sig_data.get("examples")
@@ -353,6 +374,7 @@ def load_pack(directory: Path, problems: list[str]) -> Pack | _Invalid:
             }
             pack.broken_signals.discard(file.stem)
     _resolve_includes(pack, read, problems)
+    _check_given(pack, read, problems)
 
     for file in sorted(directory.glob("*.yaml")):
         if file.name in ("pack.yaml", "lexicon.yaml"):

@@ -32,6 +32,7 @@ from split import LANGS, pairs  # noqa: E402
 from servicecheck.policy.loader import load_policies  # noqa: E402
 from servicecheck.train import MIN_GAIN, TRAINING_DATA, TurnExample, train_models, write_pack, write_training_data  # noqa: E402
 from servicecheck.detect.linear import turn_contexts  # noqa: E402
+from servicecheck.signals import given_key  # noqa: E402
 from servicecheck.evaluate import TAG_SPEAKER  # noqa: E402
 
 
@@ -76,7 +77,9 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 # (written_threads_zs ... _zv, written_chats_za, _zb; measured once before anything was tuned on them) are fitted too.
 # Four more sets, written after the release's pack was final and measured once with it and with the previous release's
 # (written_threads_zw, written_chats_zc, _zd, written_chat_zq: the sources READMEs), stay out for the next release.
-HELD_OUT = ("wtzk:", "wtzl:", "wtzm:", "wfzl:", "wfzm:", "wfzn:", "wfzo:", "wfzp:", "wtzw:", "wczc:", "wczd:", "wfzq:")
+# The eighteenth release fits its fresh English and French sets (written_threads_zx, _zy, written_chat_zr, _zs; measured
+# once before anything was read from them) and holds out two more (written_threads_zz, written_chat_zt) to measure it.
+HELD_OUT = ("wtzk:", "wtzl:", "wtzm:", "wfzl:", "wfzm:", "wfzn:", "wfzo:", "wfzp:", "wtzw:", "wczc:", "wczd:", "wfzq:", "wtzz:", "wfzt:")
 # ... and single conversations, by id (corpus/held_out_ids.txt: the tenth release's judges of the English incivility pin).
 HELD_OUT_IDS = frozenset(line.strip() for line in (HERE / "held_out_ids.txt").read_text(encoding="utf-8").splitlines()
                          if line.strip() and not line.startswith("#"))
@@ -149,8 +152,11 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # tests/test_plain_cases.py at p = 0.61 (« Vous avez raison, je renvoie le billet. »: agreement and an action, no
 # feeling named); on the judges (written_chat_zl ... _zp), on the fresh written_chat_zq and on train and dev, 0.55 to 0.85
 # score the same to the turn: the pin goes from 0.55 to 0.65.
+# Eighteenth release: refitted with written_chat_zr and _zs, the model puts that plain case at p = 0.76; on the judges
+# (written_chat_zl ... _zq) 0.70 to 0.85 score the same to the turn (EMPATHY 89 / 5 / 5; 0.65: one more false alarm): 0.80,
+# the pin of the sixth release.
 PINNED = {("incivility", "en"): 0.65, ("justification", "en"): 0.70, ("refusal", "en"): 0.90,
-          ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.65, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
+          ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.80, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 
 
@@ -160,6 +166,14 @@ PINNED = {("incivility", "en"): 0.65, ("justification", "en"): 0.70, ("refusal",
 # a phone number). A false agent-civility finding in a conversation without one costs that policy's whole F1, and
 # most conversations have none: the patterns alone decide.
 KEPT_OFF = frozenset({("agent-incivility", "en")})
+
+# Model-given detectors (`model-given` in the signal files): fitted on the turns labelled with the other signal only.
+# Justification given refusal: among refusals, which are explained. Fitted on every turn, the justification model learns
+# that refusal words go with reasons (most refusals are explained), so bare refusals reach its threshold and it cannot
+# go lower without hiding the unexplained refusals refusal-explained is for; fitted on refusals alone it weighs what
+# tells an explained refusal from a bare one (a clause after it, "car", "as", "since", a fact about the order).
+GIVEN = (("justification", "refusal"),)
+
 
 def register_of(ex: TurnExample) -> str | None:
     """The register a turn's threshold choice counts it in (servicecheck.train.train_signal, `judged`).
@@ -223,14 +237,16 @@ def main() -> None:
     a = ap.parse_args()
     examples = train_examples(frozenset(a.splits.split(",")))
     policyset = load_policies([str(PACK)], include_default=False)
-    reports = [replace(r, threshold=None, model=None) if (r.signal, r.language) in KEPT_OFF else r
-               for r in train_models(examples, policyset, judged=register_of, min_gain=a.min_gain, pinned=PINNED)]
+    reports = [replace(r, threshold=None, model=None) if (r.signal, r.language) in KEPT_OFF and not r.given else r
+               for r in train_models(examples, policyset, judged=register_of, min_gain=a.min_gain, pinned=PINNED,
+                                     given=GIVEN)]
     print(f"{len(examples)} training turns")
     for r in reports:
         state = f"{r.threshold:.2f}" if r.threshold is not None else "off"
-        if (r.signal, r.language) in PINNED:
+        if (given_key(r.signal, r.given) if r.given else r.signal, r.language) in PINNED:
             state += " (pinned on held-out text)"
-        print(f"{r.signal:<20} {r.language} turns {r.turns:5d} pos {r.positives:4d} "
+        name = f"{r.signal} given {r.given}" if r.given else r.signal
+        print(f"{name:<28} {r.language} turns {r.turns:5d} pos {r.positives:4d} "
               f"F1 patterns {r.f1_patterns:.3f} +model {r.f1_combined:.3f}  threshold {state}"
               + (f"  (mean over {', '.join(r.registers)})" if len(r.registers) > 1 else ""))
     if a.dry_run:

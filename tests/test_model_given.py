@@ -110,6 +110,16 @@ def test_a_pack_with_a_model_given_block_loads_it(tmp_path: Path) -> None:
     assert sig.models == {} and sig.given_models["refusal"]["en"] == ModelSpec(str(pack / "models" / "j.json"), 0.5)
 
 
+def test_the_default_pack_ships_justification_given_refusal() -> None:
+    from servicecheck.policy.loader import load_policies
+
+    given = load_policies().signals["justification"].given_models["refusal"]
+    assert set(given) == {"en", "fr"}
+    for lang, spec in given.items():
+        model = linear.load(Path(spec.file))
+        assert model.signal == "justification" and model.language == lang and 0 < spec.threshold < 1
+
+
 @pytest.mark.parametrize(("before", "models", "after"), [
     # inserted after the model block, replaced where it stands, removed
     ("speaker: agent\nmodel:\n  en: {file: a.json, threshold: 0.5}\nexamples: {}\n",

@@ -74,8 +74,7 @@ def main() -> None:
     policyset = load_policies()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        sys.argv = ["split.py", str(tmp)]
-        write_splits()
+        write_splits([str(tmp)])
 
         def run(path: Path) -> Evaluation:
             return evaluate([str(path)], str(path.with_name(path.name.replace(".jsonl", ".labels.jsonl"))), policyset)

@@ -58,8 +58,12 @@ def pairs(lang: str):
             yield conv, lab
 
 
-def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "splits")
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("outdir", nargs="?", default="splits", help="the folder to write (default: ./splits)")
+    out = Path(ap.parse_args(sys.argv[1:] if argv is None else argv).outdir)
     out.mkdir(parents=True, exist_ok=True)
     for lang in LANGS:
         files = {s: (open(out / f"{lang}-{s}.jsonl", "w", encoding="utf-8"),

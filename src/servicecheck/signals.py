@@ -53,8 +53,8 @@ from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compil
 # loader, the schemas and pack authors' code have always found them.
 __all__ = [
     "ANY", "DEFAULT_LANGUAGES", "LEXICON_SCHEMA", "NEGATION_MODES", "NEGATION_WINDOW", "SIGNAL_SCHEMA", "SPEAKERS",
-    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "given_signals", "lexicon_problems", "load_lexicon",
-    "load_signal_mapping", "model_specs", "resolve_includes",
+    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "given_signals", "lexicon_problems",
+    "load_lexicon", "load_signal_mapping", "model_specs", "resolve_includes",
 ]
 
 class _Spans:

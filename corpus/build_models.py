@@ -32,7 +32,6 @@ from split import LANGS, pairs  # noqa: E402
 from servicecheck.policy.loader import load_policies  # noqa: E402
 from servicecheck.train import MIN_GAIN, TRAINING_DATA, TurnExample, train_models, write_pack, write_training_data  # noqa: E402
 from servicecheck.detect.linear import turn_contexts  # noqa: E402
-from servicecheck.signals import given_key  # noqa: E402
 from servicecheck.evaluate import TAG_SPEAKER  # noqa: E402
 
 
@@ -243,10 +242,9 @@ def main() -> None:
     print(f"{len(examples)} training turns")
     for r in reports:
         state = f"{r.threshold:.2f}" if r.threshold is not None else "off"
-        if (given_key(r.signal, r.given) if r.given else r.signal, r.language) in PINNED:
+        if (r.detector, r.language) in PINNED:
             state += " (pinned on held-out text)"
-        name = f"{r.signal} given {r.given}" if r.given else r.signal
-        print(f"{name:<28} {r.language} turns {r.turns:5d} pos {r.positives:4d} "
+        print(f"{r.label:<28} {r.language} turns {r.turns:5d} pos {r.positives:4d} "
               f"F1 patterns {r.f1_patterns:.3f} +model {r.f1_combined:.3f}  threshold {state}"
               + (f"  (mean over {', '.join(r.registers)})" if len(r.registers) > 1 else ""))
     if a.dry_run:

@@ -108,7 +108,6 @@ def train(ctx: click.Context, paths: tuple[str, ...], labels: str, policy_dirs: 
     click.echo(f"{'signal':<28} {'lang':<4} {'turns':>6} {'pos':>5} {'F1 patterns':>12} {'F1 +model':>10}  threshold")
     for r in reports:
         state = f"{r.threshold:.2f}" if r.threshold is not None else "off"
-        name = f"{r.signal} given {r.given}" if r.given else r.signal  # a model-given detector: on those turns only
-        click.echo(f"{name:<28} {r.language:<4} {r.turns:>6} {r.positives:>5} {r.f1_patterns:>12.3f} "
+        click.echo(f"{r.label:<28} {r.language:<4} {r.turns:>6} {r.positives:>5} {r.f1_patterns:>12.3f} "
                    f"{r.f1_combined:>10.3f}  {state}")
     ctx.exit(ExitCode.UNREADABLE if problems else ExitCode.OK)

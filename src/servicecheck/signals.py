@@ -37,6 +37,7 @@ from servicecheck.detect.definitions import (
     ModelSpec,
     SignalDef,
     applies,
+    given_key,
     given_signals,
     lexicon_problems,
     load_lexicon,
@@ -53,8 +54,8 @@ from servicecheck.text.patterns import Pattern, PatternError, PatternSet, compil
 # loader, the schemas and pack authors' code have always found them.
 __all__ = [
     "ANY", "DEFAULT_LANGUAGES", "LEXICON_SCHEMA", "NEGATION_MODES", "NEGATION_WINDOW", "SIGNAL_SCHEMA", "SPEAKERS",
-    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "given_signals", "lexicon_problems",
-    "load_lexicon", "load_signal_mapping", "model_specs", "resolve_includes",
+    "Example", "Hit", "ModelSpec", "SignalDef", "SignalMatcher", "applies", "given_key", "given_signals",
+    "lexicon_problems", "load_lexicon", "load_signal_mapping", "model_specs", "resolve_includes",
 ]
 
 class _Spans:
@@ -114,11 +115,6 @@ _MEMO_SIZE = 512  # answers of _applicable kept
 # passes); 64 keep almost every near-miss hit on the benchmark corpus (8,900 of 8,960).
 _NORMALIZED_MEMO = 64
 _MEMO_TEXT = 4096  # longer texts are not kept
-
-
-def given_key(signal: str, given: str) -> str:
-    """The name of a ``model-given`` detector in a language's model bank (no signal name holds ``|``)."""
-    return f"{signal}|{given}"
 
 
 class SignalMatcher:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from servicecheck.detect import linear
+from servicecheck.detect.definitions import given_key
 from servicecheck.errors import UsageError
 from servicecheck.evaluate import TAG_SPEAKER, read_labels, tag_of
 from servicecheck.model import InputProblem
@@ -159,6 +160,16 @@ class SignalReport:
     registers: tuple[str, ...] = ()  # the F1s are means over these registers' F1 (empty: all turns together)
     given: str = ""  # a model-given detector: fitted and judged on the turns labelled with this signal only
 
+    @property
+    def detector(self) -> str:
+        """The detector's key: the signal, or ``signal|given`` for a model-given one (as in ``pinned``)."""
+        return given_key(self.signal, self.given) if self.given else self.signal
+
+    @property
+    def label(self) -> str:
+        """How reports print it: ``justification given refusal`` for a model-given detector."""
+        return f"{self.signal} given {self.given}" if self.given else self.signal
+
 
 def train_signal(
     signal: str,
@@ -258,7 +269,7 @@ def train_models(
     trained like a signal's own, on the turns labelled with the other signal alone: among refusals, which are
     explained. Their threshold is chosen, and the detector switched on, on those turns' F1 beside the patterns.
     """
-    from servicecheck.signals import SignalMatcher, given_key
+    from servicecheck.signals import SignalMatcher
 
     plain = {name: replace(sig, models={}, given_models={}) for name, sig in policyset.signals.items()}
     matcher = SignalMatcher(plain, policyset.spellings, policyset.negators)

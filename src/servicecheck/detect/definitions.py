@@ -303,6 +303,11 @@ def model_specs(data: Any, pack_dir: str, given: str | None = None) -> dict[str,
     }
 
 
+def given_key(signal: str, given: str) -> str:
+    """The name of a ``model-given`` detector (in a language's model bank, in ``pinned``): no signal name holds ``|``."""
+    return f"{signal}|{given}"
+
+
 def given_signals(data: Any) -> list[str]:
     """The signals a signal mapping's ``model-given`` block names, in file order."""
     found = data.get("model-given") if isinstance(data, Mapping) else None

@@ -298,7 +298,18 @@ def train_models(
             yield replace(report, given=other)
 
 
-_MODEL_BLOCK = re.compile(r"^model:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)
+def _top_block(key: str) -> re.Pattern[str]:
+    """A signal file's top-level ``key:`` block: its line and the indented (or blank) lines under it."""
+    return re.compile(rf"^{re.escape(key)}:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)
+
+
+_MODEL_BLOCK = _top_block("model")
+_GIVEN_BLOCK = _top_block("model-given")
+
+
+def _spec_lines(models: Mapping[str, tuple[str, float]], indent: str) -> list[str]:
+    """``{language: (file, threshold)}`` as the YAML lines of a model block."""
+    return [f"{indent}{lang}: {{file: {file}, threshold: {threshold}}}" for lang, (file, threshold) in sorted(models.items())]
 
 
 def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> str:
@@ -307,10 +318,7 @@ def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> 
     The block goes where the old one stood, else before ``examples:``, else at the end.
     """
     if models:
-        lines = ["model:"]
-        for lang, (file, threshold) in sorted(models.items()):
-            lines.append(f"  {lang}: {{file: {file}, threshold: {threshold}}}")
-        block = "\n".join(lines) + "\n"
+        block = "\n".join(["model:", *_spec_lines(models, "  ")]) + "\n"
     else:
         block = "model: false\n"
     if _MODEL_BLOCK.search(yaml_text):
@@ -319,9 +327,6 @@ def set_model_block(yaml_text: str, models: Mapping[str, tuple[str, float]]) -> 
     if at:
         return yaml_text[: at.start()] + block + yaml_text[at.start():]
     return yaml_text.rstrip("\n") + "\n" + block
-
-
-_GIVEN_BLOCK = re.compile(r"^model-given:.*(?:\n(?:[ \t]+.*|[ \t]*))*\n?", re.MULTILINE)
 
 
 def set_given_block(yaml_text: str, models: Mapping[str, Mapping[str, tuple[str, float]]]) -> str:
@@ -334,9 +339,7 @@ def set_given_block(yaml_text: str, models: Mapping[str, Mapping[str, tuple[str,
     if models:
         lines = ["model-given:"]
         for other, specs in sorted(models.items()):
-            lines.append(f"  {other}:")
-            for lang, (file, threshold) in sorted(specs.items()):
-                lines.append(f"    {lang}: {{file: {file}, threshold: {threshold}}}")
+            lines += [f"  {other}:", *_spec_lines(specs, "    ")]
         block = "\n".join(lines) + "\n"
     if _GIVEN_BLOCK.search(yaml_text):
         return _GIVEN_BLOCK.sub(lambda _m: block, yaml_text, count=1)

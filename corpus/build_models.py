@@ -154,7 +154,13 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # Eighteenth release: refitted with written_chat_zr and _zs, the model puts that plain case at p = 0.76; on the judges
 # (written_chat_zl ... _zq) 0.70 to 0.85 score the same to the turn (EMPATHY 89 / 5 / 5; 0.65: one more false alarm): 0.80,
 # the pin of the sixth release.
-PINNED = {("incivility", "en"): 0.65, ("justification", "en"): 0.70, ("refusal", "en"): 0.90,
+# Nineteenth release: English incivility is no longer pinned. Its judges (the 500 held-out airline tweets and held-out
+# written threads) are registers the blind split and the project's real threads do not hold, and out of fold the model at
+# 0.65 costs the other real registers more than it gives: complaints-social tweets 0.740 patterns alone -> 0.650 (model-only
+# hits 10 right, 55 wrong: sincere praise such as "fantastic customer service from …" at p = 0.98, product anger such as
+# "… is pathetic"), IBM threads 0.773 -> 0.644. With every real source its own register (register_of), the out-of-fold rule
+# chooses 0.90: airline 0.465, complaints-social 0.728, IBM 0.744, written 0.856 (mean 0.698; 0.672 at 0.65).
+PINNED = {("justification", "en"): 0.70, ("refusal", "en"): 0.90,
           ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.80, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 
@@ -177,7 +183,7 @@ GIVEN = (("justification", "refusal"),)
 def register_of(ex: TurnExample) -> str | None:
     """The register a turn's threshold choice counts it in (servicecheck.train.train_signal, `judged`).
 
-    English thresholds are chosen on the mean of two F1s, real text and text written for the corpus,
+    English thresholds are chosen on the mean of the F1s of real text and text written for the corpus,
     each register weighing the same (translations of French tweets are not judged). Over all turns
     together, written threads, now most of the English agent turns, steered the thresholds (out of fold
     on real turns alone the empathy model gained 0.03-0.04 F1 while over all turns it was off); on real
@@ -186,12 +192,17 @@ def register_of(ex: TurnExample) -> str | None:
     -> 0.782 / 0.658). French: all turns together, as before (its judged register beside real tweets is
     the live chat, which only written chats cover; the 130 real French agent turns are one-line brand
     tweets).
+
+    Real English text is one register per source (airline tweets, complaints-social tweets, IBM threads, bank calls,
+    DSTC11 requests), each counted when it holds enough positives: together, the 6,500 airline tweets outvoted the
+    other real sources, and the English incivility model learnt their sarcasm labels ("thanks for …" weighs +1.7)
+    and fired on sincere praise and plain product anger in the other sources (docs/accuracy.md, nineteenth round).
     """
     if ex.language != "en":
         return "all"
     if ex.source.endswith("+translated"):
         return None
-    return "written" if ex.source in WRITTEN_SOURCES else "real"
+    return "written" if ex.source in WRITTEN_SOURCES else ex.source
 
 
 def _read_pairs(conv_file: Path):

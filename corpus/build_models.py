@@ -78,7 +78,10 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 # (written_threads_zw, written_chats_zc, _zd, written_chat_zq: the sources READMEs), stay out for the next release.
 # The eighteenth release fits its fresh English and French sets (written_threads_zx, _zy, written_chat_zr, _zs; measured
 # once before anything was read from them) and holds out two more (written_threads_zz, written_chat_zt) to measure it.
-HELD_OUT = ("wtzk:", "wtzl:", "wtzm:", "wfzl:", "wfzm:", "wfzn:", "wfzo:", "wfzp:", "wtzw:", "wczc:", "wczd:", "wfzq:", "wtzz:", "wfzt:")
+# The nineteenth release fits its fresh English sets written_threads_ya and written_tweets_c (measured once before anything
+# was read from them) and holds out written_threads_yb to measure it.
+HELD_OUT = ("wtzk:", "wtzl:", "wtzm:", "wfzl:", "wfzm:", "wfzn:", "wfzo:", "wfzp:", "wtzw:", "wczc:", "wczd:", "wfzq:", "wtzz:", "wfzt:",
+            "wtyb:")
 # ... and single conversations, by id (corpus/held_out_ids.txt: the tenth release's judges of the English incivility pin).
 HELD_OUT_IDS = frozenset(line.strip() for line in (HERE / "held_out_ids.txt").read_text(encoding="utf-8").splitlines()
                          if line.strip() and not line.startswith("#"))

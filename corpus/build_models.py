@@ -162,8 +162,14 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # 0.65 costs the other real registers more than it gives: complaints-social tweets 0.740 patterns alone -> 0.650 (model-only
 # hits 10 right, 55 wrong: sincere praise such as "fantastic customer service from …" at p = 0.98, product anger such as
 # "… is pathetic"), IBM threads 0.773 -> 0.644. With every real source its own register (register_of), the out-of-fold rule
-# chooses 0.90: airline 0.465, complaints-social 0.728, IBM 0.744, written 0.856 (mean 0.698; 0.672 at 0.65).
-PINNED = {("justification", "en"): 0.70, ("refusal", "en"): 0.90,
+# chose 0.90: airline 0.465, complaints-social 0.728, IBM 0.744, written 0.856 (mean 0.698; 0.672 at 0.65); after the refit
+# with written_threads_ya and written_tweets_c, 0.95. On the blind split that lost 11 of the 23 uncivil turns found (recall
+# 0.72 -> 0.38, F1 0.58 -> 0.46): out of fold, patterns tuned on the very tweets they are scored on leave the model little
+# to add, as the pin's rule says. So the pin is judged again, as the sixteenth release's was, on held-out text only: the
+# 500 held-out airline tweets and the held-out written threads (zk, zl, zm, zw, zz, yb and the website chats zc, zd), mean of
+# the two registers' INCIVILITY F1: 0.683 at 0.50, 0.674 at 0.65, 0.680 at 0.70, 0.674 at 0.75, 0.666 at 0.80, 0.644 at
+# 0.90, 0.627 at 0.95: the highest within 0.005 of the best, 0.70.
+PINNED = {("incivility", "en"): 0.70, ("justification", "en"): 0.70, ("refusal", "en"): 0.90,
           ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.80, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 

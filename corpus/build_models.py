@@ -79,9 +79,12 @@ NOT_SHIPPED = frozenset({"complaints_social_media", "airline_tweets"})
 # The eighteenth release fits its fresh English and French sets (written_threads_zx, _zy, written_chat_zr, _zs; measured
 # once before anything was read from them) and holds out two more (written_threads_zz, written_chat_zt) to measure it.
 # The nineteenth release fits its fresh English sets written_threads_ya and written_tweets_c (measured once before anything
-# was read from them) and holds out written_threads_yb to measure it.
+# was read from them) and holds out written_threads_yb to measure it. Its French sets stay out of the fit: written_chat_zv
+# to measure the release, written_chat_zu (tuned on) because a fit with it put a turn of the shared synthetic dev set over
+# the French complaint pin ("Oui, d'autant que c'était un cadeau." p = 0.72 at 0.70; French dev 0.970 -> 0.9695, under
+# tests/test_accuracy.py's floor) for a gain within noise on the held-out chats (zl ... zq 0.780 -> 0.784, zv 0.550 -> 0.550).
 HELD_OUT = ("wtzk:", "wtzl:", "wtzm:", "wfzl:", "wfzm:", "wfzn:", "wfzo:", "wfzp:", "wtzw:", "wczc:", "wczd:", "wfzq:", "wtzz:", "wfzt:",
-            "wtyb:")
+            "wtyb:", "wfzu:", "wfzv:")
 # ... and single conversations, by id (corpus/held_out_ids.txt: the tenth release's judges of the English incivility pin).
 HELD_OUT_IDS = frozenset(line.strip() for line in (HERE / "held_out_ids.txt").read_text(encoding="utf-8").splitlines()
                          if line.strip() and not line.startswith("#"))

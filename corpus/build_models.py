@@ -172,7 +172,12 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # 500 held-out airline tweets and the held-out written threads (zk, zl, zm, zw, zz, yb and the website chats zc, zd), mean of
 # the two registers' INCIVILITY F1: 0.683 at 0.50, 0.674 at 0.65, 0.680 at 0.70, 0.674 at 0.75, 0.666 at 0.80, 0.644 at
 # 0.90, 0.627 at 0.95: the highest within 0.005 of the best, 0.70.
-PINNED = {("incivility", "en"): 0.70, ("justification", "en"): 0.70, ("refusal", "en"): 0.90,
+# Twentieth release: English refusal judged again on the held-out English threads (zk, zl, zm, zw, chats zc, zd; zz; yb), mean
+# of the three sets' REFUSAL F1: 0.830 at 0.90, 0.833 at 0.80, 0.870 at 0.70, 0.873 at 0.60 (the highest within 0.005 of the
+# best: 0.70); refusal-explained the same or one finding either way. At 0.70 the signal's no-match example ("We don't process
+# applications at weekends, so yours is first in the queue.", p = 0.77) is vetoed by an exception for a timing rule with when
+# the request will be handled.
+PINNED = {("incivility", "en"): 0.70, ("justification", "en"): 0.70, ("refusal", "en"): 0.70,
           ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.80, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 

@@ -177,7 +177,11 @@ WRITTEN_SOURCES = frozenset({"synthetic", "written_threads", "written_chat", "fr
 # best: 0.70); refusal-explained the same or one finding either way. At 0.70 the signal's no-match example ("We don't process
 # applications at weekends, so yours is first in the queue.", p = 0.77) is vetoed by an exception for a timing rule with when
 # the request will be handled.
-PINNED = {("incivility", "en"): 0.70, ("justification", "en"): 0.70, ("refusal", "en"): 0.70,
+# English deflection, the same judges (out of fold it was 0.85): mean DEFLECTION F1 0.877 at 0.50, 0.883 at 0.60, 0.857 at
+# 0.70, 0.860 at 0.80, 0.867 at 0.90: 0.60 (the blind split's deflection recall was 0.67: cold referrals worded as the brands
+# of train and dev do not word them). English justification (0.843 at 0.50, 0.820 at 0.70) stays at 0.70: below it
+# unexplained refusals are hidden (the held-out threads' policies 0.850 at 0.70, 0.840 at 0.50).
+PINNED = {("incivility", "en"): 0.70, ("justification", "en"): 0.70, ("refusal", "en"): 0.70, ("deflection", "en"): 0.60,
           ("complaint", "fr"): 0.70, ("empathy", "fr"): 0.80, ("incivility", "fr"): 0.85, ("justification", "fr"): 0.90,
           ("refusal", "fr"): 0.95, ("solve", "fr"): 0.80}
 

@@ -344,8 +344,7 @@ class SignalMatcher:
         bank = self._bank(lang)
         if bank is None:
             return
-        feats = linear.features(norm.text, map(itemgetter(0), norm.tokens)) + list(context)
-        probs = bank.probabilities(feats)
+        feats, probs = self._scored(bank, norm, context)
         for name, key, spec in asked:
             if spec is None or probs[key] < spec.threshold:
                 continue
@@ -363,6 +362,22 @@ class SignalMatcher:
             if cancelled is None and self.signals[name].negation == "block" and self._negated(norm, at, lang):
                 cancelled = "negation"
             yield name, probs[key], top, start, end, cancelled
+
+    def _scored(self, bank: ModelBank, norm: Normalized, context: Sequence[str]) -> tuple[list[str], dict[str, float]]:
+        """A turn's features and every model's probability, kept for the turn scored last: the model-given
+        pass of :meth:`match` scores the very turn the signals' own models have just scored."""
+        context = tuple(context)
+        last = self.__dict__.get("_last_scored")
+        if last is not None and last[0] is norm and last[1] is bank and last[2] == context:
+            return last[3], last[4]
+        feats = linear.features(norm.text, map(itemgetter(0), norm.tokens)) + list(context)
+        probs = bank.probabilities(feats)
+        self.__dict__["_last_scored"] = (norm, bank, context, feats, probs)
+        return feats, probs
+
+    def _given_by(self, name: str, present: Collection[str]) -> str:
+        """The signal in ``present`` that let ``name``'s model-given detector run (its first, in file order)."""
+        return next(g for g in self._givens[name] if g in present)
 
     def _hit(self, name: str, lang: str, norm: Normalized, pattern: Pattern, start: int, end: int) -> Hit:
         a, b = norm.original_span(start, end)
@@ -392,6 +407,7 @@ class SignalMatcher:
         state = dict(self.__dict__)
         state.pop("_memo", None)
         state.pop("_banks", None)
+        state.pop("_last_scored", None)
         state.pop("_prefilters", None)
         state.pop("_prefiltered", None)
         state.pop("_prefilter_after", None)
@@ -487,7 +503,7 @@ class SignalMatcher:
                                                                               given=found.keys()):
             if cancelled is None and name not in found:
                 a, b = norm.original_span(start, end)
-                other = next(g for g in self._givens[name] if g in found)
+                other = self._given_by(name, found)
                 found[name] = Hit(name, a, b, f"model p={prob:.2f} given {other}", lang)
 
     def near_misses(
@@ -544,6 +560,6 @@ class SignalMatcher:
                     if cancelled is None:
                         a, b = norm.original_span(start, end)
                         words = ", ".join(f"{f} {w:+.2f}" for f, w in top)
-                        other = next(g for g in self._givens[name] if g in present)
+                        other = self._given_by(name, present)
                         out.append(Hit(name, a, b, f"model p={prob:.2f} given {other} ({words})", lang))
         return sorted(set(out), key=lambda h: (h.start, h.signal, h.end, h.language, h.pattern))

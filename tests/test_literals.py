@@ -113,7 +113,7 @@ def _check_all(matcher: SignalMatcher, texts: Sequence[str], langs: Sequence[str
         for (name, lg), compiled in matcher._compiled.items():
             if lg != lang:
                 continue
-            needs = matcher.__dict__["_document_filter"]._needs[(name, lang)]  # as the pack cache keeps them
+            needs = matcher.__dict__["_document_filter"]._needs_of((name, lang))  # as the pack cache keeps them
             assert _left_out_matches(compiled.patterns, needs[0], norms) == [], (name, lang)
             if compiled.exceptions:
                 assert _left_out_matches(compiled.exceptions, needs[1], norms) == [], (name, lang)
@@ -289,3 +289,18 @@ def test_the_filter_skips_signals_that_cannot_match(matcher: SignalMatcher) -> N
     found = DocumentFilter(matcher._compiled).signals("fr", "bonjour merci pour votre message", names)
     assert 0 < len(found) < len(names)
     assert all(patterns for patterns, _exceptions in found.values())
+
+
+def test_a_cached_filter_reads_each_signal_on_first_use(matcher: SignalMatcher) -> None:
+    """Pickled (the pack cache), the filter keeps each signal's answers apart and gives the same answers unpickled."""
+    import pickle
+
+    original = matcher.__dict__["_document_filter"]
+    copy = pickle.loads(pickle.dumps(original))
+    assert all(isinstance(v, bytes) for v in copy._needs.values())
+    text = "Unfortunately we can't refund this, as the terms say. Thanks for your patience."
+    for lang in matcher.languages:
+        norm = matcher.normalized(text, lang).text
+        names = sorted({name for name, lg in matcher._compiled if lg == lang})
+        assert copy.signals(lang, norm, names) == original.signals(lang, norm, names)
+    assert any(not isinstance(v, bytes) for v in copy._needs.values())  # read once used

@@ -21,6 +21,7 @@ matcher searches every signal, as before).
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -218,9 +219,21 @@ class DocumentFilter:
     """
 
     def __init__(self, compiled: Mapping[tuple[str, str], Any]) -> None:
-        self._needs: dict[tuple[str, str], tuple[_Needs, _Needs]] = {
+        # values: the answers, or their pickle until first used (__getstate__)
+        self._needs: dict[tuple[str, str], Any] = {
             key: (_needs(signal.patterns), _needs(signal.exceptions) if signal.exceptions else ())
             for key, signal in compiled.items()}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle each signal's answers apart (the pack cache): a lint reads only those of its units' signals."""
+        return {"_needs": {key: value if isinstance(value, bytes) else pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+                           for key, value in self._needs.items()}}
+
+    def _needs_of(self, key: tuple[str, str]) -> tuple[_Needs, _Needs] | None:
+        needs = self._needs.get(key)
+        if isinstance(needs, bytes):  # unpickled from the cache: read on first use
+            needs = self._needs[key] = pickle.loads(needs)  # noqa: S301 - our own cache entry
+        return needs
 
     def signals(self, lang: str, normalized_text: str, names: Collection[str]) -> dict[str, Any]:
         """Of ``names``, the signals with a pattern that may match, with the patterns and exceptions that may.
@@ -231,7 +244,7 @@ class DocumentFilter:
         padded = " " + normalized_text + " "
         out: dict[str, Any] = {}
         for name in names:
-            needs = self._needs.get((name, lang))
+            needs = self._needs_of((name, lang))
             if needs is None:
                 continue  # no pattern in this language
             patterns = _may(needs[0], padded)

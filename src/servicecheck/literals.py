@@ -232,7 +232,7 @@ class DocumentFilter:
     def _needs_of(self, key: tuple[str, str]) -> tuple[_Needs, _Needs] | None:
         needs = self._needs.get(key)
         if isinstance(needs, bytes):  # unpickled from the cache: read on first use
-            needs = self._needs[key] = pickle.loads(needs)  # noqa: S301 - our own cache entry
+            needs = self._needs[key] = pickle.loads(needs)  # our own cache entry
         return needs
 
     def signals(self, lang: str, normalized_text: str, names: Collection[str]) -> dict[str, Any]:

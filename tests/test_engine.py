@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +136,105 @@ def test_memo_keys_tell_true_from_one_and_take_list_values() -> None:
     for facts in lists + lists:  # the second pass is answered from the memo
         assert plain(memo.run([dict(f) for f in facts])) == plain(fresh.run([dict(f) for f in facts]))
     assert len(memo._parts[0]._memo) == 3
+
+
+# durable-rules 2.0.28 reads past the end of a pattern's join terms when the last of them is
+# false (jruizgit/rules#381; compiler.guard_joins). A pending fact and turns before, inside and
+# after its window: each join term of the answer pattern is false for one of them.
+_WINDOW = [{"type": "turn", "t": 2, "sp": "agent", "k": 1}, {"type": "turn", "t": 5, "sp": "agent", "k": 4},
+           {"type": "turn", "t": 7, "sp": "customer", "k": 4}]
+
+
+def _answer_rule(guarded: bool) -> dict:
+    from servicecheck.compiler import guard_joins
+
+    resp = {"$and": [{"type": "turn"}, {"sp": "agent"}, {"$gt": {"t": {"pend": "t"}}}, {"$lte": {"k": {"pend": "dl"}}}]}
+    rule = {"all": [{"pend": {"type": "pending"}}, {"resp": resp}]}
+    return guard_joins(rule) if guarded else rule
+
+
+@pytest.mark.parametrize(
+    ("cond", "guarded"),
+    [
+        ({"$and": [{"type": "turn"}, {"$gt": {"t": {"p": "t"}}}]}, True),  # a join term last
+        ({"$and": [{"type": "turn"}, {"t": {"p": "t"}}, {"a": True}]}, True),  # an equality join, a plain term last
+        ({"$and": [{"type": "turn"}, {"$gt": {"t": {"p": "t"}}}, {"$or": [{"a": True}, {"b": True}]}]}, False),
+        ({"$and": [{"type": "turn"}, {"$gt": {"t": 3}}]}, False),  # no join: no sequence to overrun
+        ({"$and": [{"$gt": {"t": {"p": "t"}}}, {"$lte": {"t": {"p": "dl"}}}]}, False),  # no plain term to repeat
+        ({"type": "turn"}, False),
+    ],
+)
+def test_guard_joins_ends_each_joining_pattern_with_an_or(cond: dict, guarded: bool) -> None:
+    from servicecheck.compiler import guard_joins
+
+    rule = {"all": [{"p": {"type": "pending"}}, {"m": cond}]}
+    got = guard_joins(copy.deepcopy(rule))
+    if guarded:
+        assert got["all"][1]["m"] == {"$and": [*cond["$and"], {"$or": [{"type": "turn"}]}]}
+        assert got["all"][0] == rule["all"][0]
+    else:
+        assert got == rule
+
+
+def test_every_joining_pattern_of_the_default_pack_is_guarded() -> None:
+    from servicecheck.api import load_policies
+    from servicecheck.compiler import _joins, compile_policies
+
+    checked = 0
+    for rs in compile_policies(load_policies()).values():
+        for rule in rs.rules.values():
+            for pattern in rule.get("all", []):
+                for cond in pattern.values():
+                    terms = cond.get("$and", []) if isinstance(cond, dict) else []
+                    if any(_joins(t) for t in terms):
+                        checked += 1
+                        assert "$or" in terms[-1], cond
+    assert checked >= 5  # the respond, sequence and limit rules of the pack join on their pending facts
+
+
+@pytest.mark.parametrize("pending", [{"type": "pending", "t": 1, "dl": 3}, {"type": "pending", "t": 1, "dl": 0},
+                                     {"type": "pending", "t": 6, "dl": 9}])
+def test_a_guarded_join_fires_as_the_unguarded_one(pending: dict) -> None:
+    facts = [pending, *_WINDOW, {"type": "end", "t": 9}]
+    runs = []
+    for guarded in (False, True):
+        rs = ruleset(f"t_guard_{guarded}_{pending['t']}_{pending['dl']}", {"r": _answer_rule(guarded)},
+                     {"r": Action("p", [["emit", "answered"]])})
+        runs.append([(e.event, e.facts["resp"]["t"]) for e in Session(rs).run(facts)])
+    assert runs[0] == runs[1]
+
+
+_VALGRIND_CHILD = """
+import json, sys
+from durable import engine
+class Host(engine.Host):
+    def _run(self):
+        return None
+host = Host()
+rule = json.loads(sys.argv[1])
+rule["run"] = lambda c: None
+host.set_rulesets({"r": {"r": rule, "done": {"all": [{"e": {"type": "end"}}], "run": lambda c: None}}})
+for k, pending in enumerate(json.loads(sys.argv[2])):
+    for fact in [pending, *json.loads(sys.argv[3]), {"type": "end", "t": 9}]:
+        try:
+            host.assert_fact("r", dict(fact, sid=str(k)))
+        except engine.MessageNotHandledException:
+            pass
+    host.delete_state("r", str(k))
+"""
+
+
+@pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind is not installed")
+def test_the_guard_stops_the_engines_out_of_bounds_reads() -> None:
+    """Under valgrind, the unguarded pattern makes the engine's join code read memory it does not own; the guarded one does not."""
+    pendings = json.dumps([{"type": "pending", "t": 1, "dl": 3}, {"type": "pending", "t": 6, "dl": 9}])
+    errors = {}
+    for guarded in (False, True):
+        run = subprocess.run(
+            ["valgrind", "--error-limit=no", sys.executable, "-c", _VALGRIND_CHILD,
+             json.dumps(_answer_rule(guarded)), pendings, json.dumps(_WINDOW)],
+            capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "PYTHONMALLOC": "malloc"})
+        assert run.returncode == 0, run.stderr[-2000:]
+        errors[guarded] = run.stderr.count("reduceExpressionSequence")
+    assert errors[False] > 0  # the engine bug is there to be guarded against (else this test proves nothing)
+    assert errors[True] == 0

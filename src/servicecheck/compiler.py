@@ -59,12 +59,53 @@ def compile_target(policyset: PolicySet, target: str) -> CompiledRuleset:
     for i, policy in enumerate(chosen):
         for role, compiled in REGISTRY[policy.kind].compile(policy).items():
             name = f"p{i}_{role}"
-            rules[name] = compiled.rule
+            rules[name] = guard_joins(compiled.rule)
             actions[name] = compiled.action
     rules[DONE_RULE] = {"all": [{"m": {"type": "end"}}], "pri": 1000}
     actions[DONE_RULE] = Action("", [])
     name = f"sc_{target}_{policyset.fingerprint()}"
     return CompiledRuleset(name, target, rules, actions, chosen)
+
+
+def _joins(term: Any) -> bool:
+    """Whether a term of a pattern compares a field with another pattern's (a join the engine tests per pair)."""
+    if not isinstance(term, dict) or len(term) != 1:
+        return False
+    ((key, value),) = term.items()
+    if key in ("$and", "$or"):
+        return False
+    if key.startswith("$"):  # {"$lte": {"k": {"pend": "dl"}}}
+        return isinstance(value, dict) and any(isinstance(v, dict) for v in value.values())
+    return isinstance(value, dict)  # {"t": {"pend": "t"}}: an equality join
+
+
+def guard_joins(rule: dict[str, Any]) -> dict[str, Any]:
+    """``rule`` with every pattern that joins ending in an ``$or`` (the same facts match).
+
+    durable-rules 2.0.28 evaluates a pattern's join terms as a sequence closed by an end
+    marker. When the last join term of an ``$and`` is false, its short cut skips that marker
+    and reads on past the sequence (upstream jruizgit/rules#381, fixed by the unreleased
+    pull request #386): out-of-bounds reads that valgrind reports on every such pattern, and
+    a segmentation fault when they leave the mapped memory (seen replaying an audit's
+    engine runs). A trailing ``$or`` puts its own marker before the ``$and``'s, where the
+    short cut then stops. It repeats a plain term of the pattern, so it matches the same
+    facts (a one-branch ``$or`` fires once); a pattern without a plain term is left as it is.
+    """
+    patterns = []
+    changed = False
+    for pattern in rule.get("all", []):
+        guarded = {}
+        for alias, cond in pattern.items():
+            terms = cond.get("$and") if isinstance(cond, dict) and len(cond) == 1 else None
+            plain = [t for t in terms or () if isinstance(t, dict) and len(t) == 1
+                     and not next(iter(t)).startswith("$") and not isinstance(next(iter(t.values())), dict)]
+            if (terms and plain and any(_joins(t) for t in terms)
+                    and not (isinstance(terms[-1], dict) and "$or" in terms[-1])):
+                cond = {"$and": [*terms, {"$or": [dict(plain[0])]}]}
+                changed = True
+            guarded[alias] = cond
+        patterns.append(guarded)
+    return {**rule, "all": patterns} if changed else rule
 
 
 def compile_policies(policyset: PolicySet) -> dict[str, CompiledRuleset]:

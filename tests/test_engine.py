@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import shutil
@@ -119,6 +120,58 @@ def test_memo_gives_the_firings_of_a_fresh_engine_run() -> None:
     for f in facts + facts:  # the second pass is answered from the memo
         assert plain(memo.run(f)) == plain(fresh.run(f))
     assert 0 < sum(len(part._memo) for part in memo._parts) < len(facts)
+
+
+def test_the_lean_engine_calls_give_the_firings_of_durables_host() -> None:
+    """Session.lean (the engine's C calls straight) fires as durable's Host does, on the dev set and the real corpus."""
+    from servicecheck import api, engine
+    from servicecheck.facts import conversation_facts
+    from servicecheck.inputs import read_transcripts
+    from servicecheck.policy.loader import load_policies
+
+    root = Path(__file__).resolve().parents[1]
+    devset = root.parent / "shared" / "devset"
+    files = [p for p in (devset / "synthetic_conversations.jsonl", devset / "hvb_calls_en.jsonl") if p.is_file()]
+    files += sorted(p for p in (root / "corpus").glob("*/*.jsonl") if not p.name.endswith(".labels.jsonl"))[:4]
+    auditor = api.Auditor(load_policies([], include_default=True))
+    ruleset = auditor._rulesets["transcript"]
+    lean, host = engine.Session(ruleset), engine.Session(ruleset)
+    lean.memo = host.memo = False
+    host.lean = False
+
+    def plain(events: list) -> list:  # the session ids differ from run to run
+        def strip(fact: dict) -> dict:
+            return {k: v for k, v in fact.items() if k != "sid"}
+        return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
+                 else {k: strip(v) for k, v in e.facts.items()}) for e in events]
+
+    runs = fired = 0
+    for path in files:
+        for conv in itertools.islice(read_transcripts(str(path)), 300):
+            if not hasattr(conv, "turns"):
+                continue
+            hits = auditor.hits(conv, auditor.language_of(conv), auditor._used)
+            facts = conversation_facts(conv, [list(h) for h in hits])
+            got = plain(lean.run(facts))
+            assert got == plain(host.run(facts))
+            runs += 1
+            fired += len(got)
+    assert runs > 300 and fired > runs  # many conversations, and most of them fire rules
+
+
+def test_the_lean_engine_calls_run_count_rules_and_report_action_errors() -> None:
+    count = ruleset("t_lean_count", {"over": {"count": 2, "all": [{"m": {"$and": [{"type": "hit"}, {"p": "x"}]}}]}},
+                    {"over": Action("p", [["emit", "over"]])})
+    facts = [{"type": "hit", "p": "x", "t": t} for t in (1, 2, 3, 4)] + [{"type": "end", "t": 5}]
+    lean, host = Session(count), Session(count)
+    host.lean = lean.memo = host.memo = False
+    got = [(e.event, [f["t"] for f in e.facts]) for e in lean.run(facts)]
+    assert got == [(e.event, [f["t"] for f in e.facts]) for e in host.run(facts)]
+    assert [(event, sorted(ts)) for event, ts in got] == [("over", [1, 2]), ("over", [3, 4])]
+    broken = ruleset("t_lean_err", {"hit": {"all": [{"m": {"type": "turn"}}]}},
+                     {"hit": Action("p", [["retract", "nope"]])})
+    with pytest.raises(EngineError, match="KeyError"):
+        Session(broken).run([{"type": "turn", "t": 1}, {"type": "end", "t": 2}])
 
 
 def test_memo_keys_tell_true_from_one_and_take_list_values() -> None:

@@ -8,17 +8,22 @@ Facts about ENGINE.md that shape this adapter:
 - errors raised inside actions are swallowed by the engine: ours are recorded and re-raised;
 - a session is deleted only after its ``end`` fact made the catch-all rule fire,
   because deleting a session in which no rule fired crashes the interpreter.
+
+Facts are asserted through the engine's C calls (``durable_rules_engine``) in the order
+durable's ``Host`` makes them, without its Python layer (``Session.lean``).
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import json
 import marshal
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import durable_rules_engine as _c  # the engine's C core (durable.engine wraps it)
 from durable import engine as _durable
 
 from servicecheck.compiler import DONE_RULE, CompiledRuleset, partition
@@ -68,6 +73,53 @@ class _Recorder:
 
 
 _recorders: dict[str, _Recorder] = {}
+_actions: dict[str, dict[str, Callable[[Any], None]]] = {}  # per ruleset: rule name -> our action
+_dumps = json.JSONEncoder(ensure_ascii=False).encode  # as durable's json.dumps(..., ensure_ascii=False)
+
+
+class _Call:
+    """What an action of ours reads of durable's ``Closure``, made without it (see :meth:`_Part._run`).
+
+    ``_m``: the matched facts by pattern name; ``m``: a ``count`` rule's matches;
+    ``assert_fact`` / ``retract_fact``: as ``Closure``'s, the session id added.
+    """
+
+    __slots__ = ("_handle", "_m", "_sid", "m")
+
+    def __init__(self, handle: int, message: Any, sid: str) -> None:
+        self._handle = handle
+        self._sid = sid
+        self._m: dict[str, Any] | None
+        if isinstance(message, dict):
+            self._m = message
+        else:  # a count rule: a list of matches, each {"m": fact} (as Closure unwraps them)
+            self._m = None
+            self.m = [_Fact(one["m"] if "m" in one and len(one) == 1 else one) for one in message]
+
+    def assert_fact(self, fact: dict[str, Any]) -> None:
+        _checked(_c.assert_fact(self._handle, _dumps(dict(fact, sid=self._sid))), fact)
+
+    def retract_fact(self, fact: dict[str, Any]) -> None:
+        _checked(_c.retract_fact(self._handle, _dumps(dict(fact, sid=self._sid))), fact)
+
+
+class _Fact:
+    """One match of a ``count`` rule (``_d``, as durable's ``Content``)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._d = data
+
+
+def _checked(result: Any, fact: dict[str, Any]) -> int:
+    """The state handle of an assert or retract, or durable's exception for its result code (as ``Ruleset``)."""
+    code = result[0]
+    if code == 1:
+        raise _durable.MessageNotHandledException(fact)
+    if code == 2:
+        raise _durable.MessageObservedException(fact)
+    return 0 if code == 3 else int(result[1])
 
 
 def _make_action(recorder: _Recorder, rule_name: str, action: Action) -> Callable[[Any], None]:
@@ -118,6 +170,9 @@ class Session:
     # as the engine's dicts: about 3 KB an entry instead of about 15 KB, which held a fifth
     # of an audit's peak memory (docs/performance.md, sixteenth round).
     memo = True
+    # Facts go to the engine's C calls directly (_Part._assert_fact) rather than through
+    # durable's Host; False takes the Host's way. The firings are the same (tests/test_engine.py).
+    lean = True
     MEMO_SIZE = 4096  # distinct fact lists kept per part; the table is emptied when full (memory stays flat)
 
     def __init__(self, ruleset: CompiledRuleset) -> None:
@@ -148,12 +203,16 @@ class _Part:
             if ruleset.name not in _registered:
                 recorder = _Recorder()
                 definition = copy.deepcopy(ruleset.rules)
+                runs = {name: _make_action(recorder, name, ruleset.actions[name]) for name in definition}
                 for rule_name, rule in definition.items():
-                    rule["run"] = _make_action(recorder, rule_name, ruleset.actions[rule_name])
+                    rule["run"] = runs[rule_name]
                 _get_host().set_rulesets({ruleset.name: definition})
                 _registered.add(ruleset.name)
                 _recorders[ruleset.name] = recorder
+                _actions[ruleset.name] = runs
         self._recorder = _recorders[ruleset.name]
+        self._actions = _actions[ruleset.name]
+        self._handle = _get_host().get_ruleset(ruleset.name)._handle
 
     def run(self, facts: Iterable[dict[str, Any]]) -> list[Event]:
         """The firings of ``facts`` in a fresh session of this ruleset (see :meth:`Session.run`)."""
@@ -188,12 +247,13 @@ class _Part:
         name = self.ruleset.name
         ended = False
         failure: BaseException | None = None
+        assert_fact = self._assert_fact if self._session.lean else (lambda fact: host.assert_fact(name, fact))
         try:
             for fact in facts:
                 if fact.get("type") == "end":
                     ended = True
                 try:
-                    host.assert_fact(name, dict(fact, sid=sid))
+                    assert_fact(dict(fact, sid=sid))
                 except _durable.MessageNotHandledException:
                     pass
                 if rec.errors:
@@ -202,7 +262,7 @@ class _Part:
             failure = exc
         try:
             if not ended:
-                host.assert_fact(name, {"sid": sid, "type": "end", "t": NEVER, "n": 0, "timed": 0})
+                assert_fact({"sid": sid, "type": "end", "t": NEVER, "n": 0, "timed": 0})
         except Exception as exc:  # pragma: no cover - the session is leaked rather than crash on delete
             raise EngineError(f"rules engine error in ruleset {name}: {exc}") from exc
         host.delete_state(name, sid)
@@ -211,3 +271,28 @@ class _Part:
             raise EngineError(f"rules engine error in ruleset {name}: {type(problem).__name__}: {problem}") from problem
         events, rec.events = rec.events, []
         return events
+
+    def _assert_fact(self, fact: dict[str, Any]) -> None:
+        """``Host.assert_fact`` for our rulesets, straight on the engine's C calls.
+
+        The same calls in the same order as durable's Python layer (``Ruleset.assert_fact``,
+        ``do_actions``, ``_flush_actions``): assert, then for each action the engine
+        starts, run it, hand the session state back unchanged and complete it. What that
+        layer adds around them, our actions do not use (a ``Closure`` with its clock, a
+        ``Promise`` with its timers, the state parsed and written again as JSON each time):
+        about half the engine's time (docs/performance.md, twenty-third round).
+        """
+        handle = self._handle
+        state = _checked(_c.assert_fact(handle, _dumps(fact)), fact)
+        started = _c.start_action_for_state(handle, state)
+        if not started:
+            return
+        state_json, message = started[0], started[1]
+        sid = fact["sid"]
+        run = self._actions
+        while message:
+            for action_name, matched in json.loads(message).items():
+                break
+            run[action_name](_Call(handle, matched, sid))
+            _c.update_state(handle, state_json)
+            message = _c.complete_and_start_action(handle, state)

@@ -108,3 +108,54 @@ def test_a_hyperscan_database_built_in_a_child_is_the_one_built_here(monkeypatch
     assert prefilter._build_in_child(exprs, flags) is None  # a child that fails: built here
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     assert prefilter._build_in_child(exprs, flags) is None  # no interpreter to run: built here
+
+
+@pytest.mark.parametrize("mode", ["hyperscan", "probes"])
+def test_primed_turns_give_the_hits_of_unprimed_ones(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SignalMatcher.prime (a block's normalising and prefiltering done first) changes no hit."""
+    if mode == "hyperscan" and prefilter.hyperscan_module() is None:
+        pytest.skip("hyperscan is not installed")
+    if mode == "probes":
+        monkeypatch.setenv("SERVICECHECK_NO_HYPERSCAN", "1")
+    monkeypatch.setenv("SERVICECHECK_PREFILTER_AFTER", "1")
+    policyset = load_policies([], include_default=True)
+    primed = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)
+    plain = signals.SignalMatcher(policyset.signals, policyset.spellings, policyset.negators)
+    turns = _turns()[::4]
+    for start in range(0, len(turns), 40):
+        block = turns[start:start + 40]
+        primed.prime([(text, lang or None) for text, _speaker, lang in block])
+        for text, speaker, lang in block:
+            assert primed.match(text, speaker, lang or None) == plain.match(text, speaker, lang or None), text
+        if start and mode == "hyperscan":  # the database exists from the first block's matches on
+            assert primed.__dict__["_primed_may"]
+        primed.unprime()
+        assert "_primed" not in primed.__dict__
+
+
+def test_check_each_primes_bounded_blocks_and_keeps_what_came_before_a_read_error() -> None:
+    from servicecheck import api
+    from servicecheck.inputs import read_transcripts
+
+    auditor = api.Auditor(load_policies([], include_default=True))
+    conversations = [c for p in sorted(ROOT.glob("corpus/en/*.jsonl")) if not p.name.endswith(".labels.jsonl")
+                     for c in read_transcripts(str(p))][:80]
+    sizes: list[int] = []
+    prime = auditor.matcher.prime
+    auditor.matcher.prime = lambda texts: (sizes.append(len(texts)), prime(texts))[1]  # type: ignore[method-assign]
+
+    def failing():  # a reader whose file breaks after 70 conversations
+        yield from conversations[:70]
+        raise OSError("gone")
+
+    got = []
+    with pytest.raises(OSError, match="gone"):
+        for item in auditor.check_each(failing()):
+            got.append(item)
+    assert len(got) == 70  # every conversation read before the error was checked
+    alone = [auditor.check_or_problem(c) for c in conversations[:70]]
+    assert [r.findings for r in got] == [r.findings for r in alone]
+    assert [r.score for r in got] == [r.score for r in alone]
+    longest = max(len(c.turns) for c in conversations)
+    assert sizes and all(s < auditor.BLOCK_TURNS + longest for s in sizes)
+    assert len(sizes) >= 70 // auditor.BLOCK

@@ -163,6 +163,53 @@ class Auditor:
             found = self._statuses[key] = PolicyStatus(policy.id, status, policy.weight, policy.critical, {})
         return found
 
+    # Conversations whose turns SignalMatcher.prime prepares together, at most so many turns.
+    BLOCK = 32
+    BLOCK_TURNS = 256
+
+    def check_each(self, items: Iterable[Conversation | InputProblem]) -> Iterator[Result | InputProblem]:
+        """:meth:`check_or_problem` of each conversation in ``items``, in order; input problems pass through.
+
+        The turns of a few conversations at a time (:data:`BLOCK`, at most
+        :data:`BLOCK_TURNS` turns) are first normalised and prefiltered together
+        (:meth:`SignalMatcher.prime`); each result is that of :meth:`check_or_problem` alone.
+        """
+        block: list[Conversation | InputProblem] = []
+        turns = 0
+        source = iter(items)
+        while True:
+            try:
+                item = next(source)
+            except StopIteration:
+                break
+            except BaseException:  # the reader failed (a file gone, ...): what it gave is still checked
+                yield from self._check_block(block)
+                raise
+            block.append(item)
+            turns += len(item.turns) if isinstance(item, Conversation) else 0
+            if len(block) >= self.BLOCK or turns >= self.BLOCK_TURNS:
+                yield from self._check_block(block)
+                block, turns = [], 0
+        if block:
+            yield from self._check_block(block)
+
+    def _check_block(self, block: list[Conversation | InputProblem]) -> Iterator[Result | InputProblem]:
+        ready: list[Conversation | InputProblem] = []
+        texts: list[tuple[str, str | None]] = []
+        for item in block:
+            if isinstance(item, Conversation) and item.kind == "transcript" and len(item.turns) <= MAX_TURNS:
+                language = self.language_of(item)
+                if language != item.language:
+                    item = replace(item, language=language)  # as check would: the language found once
+                texts.extend((t.text, language) for t in item.turns)
+            ready.append(item)
+        self.matcher.prime(texts)
+        try:
+            for item in ready:
+                yield item if isinstance(item, InputProblem) else self.check_or_problem(item)
+        finally:
+            self.matcher.unprime()
+
     def check_or_problem(self, conversation: Conversation) -> Result | InputProblem:
         """:meth:`check`, except that a conversation that cannot be audited becomes an InputProblem.
 
@@ -359,9 +406,8 @@ def audit_file(path: str, auditor: Auditor, *, input_format: str | None = None,
     """Every conversation of one transcript file, audited; unreadable parts come out as InputProblem."""
     from servicecheck.inputs import read_transcripts
 
-    for item in read_transcripts(path, input_format=input_format, speakers=speakers, agent_speaker=agent_speaker,
-                                 csv_columns=csv_columns):
-        yield item if isinstance(item, InputProblem) else auditor.check_or_problem(item)
+    yield from auditor.check_each(read_transcripts(path, input_format=input_format, speakers=speakers,
+                                                   agent_speaker=agent_speaker, csv_columns=csv_columns))
 
 
 def lint_file(path: str, auditor: Auditor) -> Iterator[Result | InputProblem]:

@@ -209,19 +209,23 @@ def _items(unit: _Unit) -> tuple[list[Item], int]:
     if unit.kind == "doc":
         return list(lint_file(unit.path, auditor)), 0
     if unit.kind == "convs":
-        return [c if isinstance(c, InputProblem) else auditor.check_or_problem(c) for c in unit.conversations], 0
+        return list(auditor.check_each(unit.conversations)), 0
     from servicecheck.inputs.stream import convert_jsonl_line, jsonl_lines
 
     ctx = _context(unit.path, read, unit.count)
     out: list[Item] = []
     last = unit.line + unit.lines - 1 if unit.lines >= 0 else None
     lines = jsonl_lines(unit.path, unit.codec, unit.start, unit.line)
-    try:
+
+    def conversations() -> Iterator[Conversation | InputProblem]:
         for number, text, stop in lines:
             if last is not None and number > last:
                 break
-            for item in convert_jsonl_line(ctx, number, text, stop):
-                out.append(item if isinstance(item, InputProblem) else auditor.check_or_problem(item))
+            yield from convert_jsonl_line(ctx, number, text, stop)
+
+    try:
+        for item in auditor.check_each(conversations()):
+            out.append(item)  # noqa: PERF402 - one at a time: what came before a read error is kept
     except OSError as err:  # the file went away or broke since the parent split it
         out.append(ctx.problem(f"cannot read: {err.strerror or err}"))
     finally:

@@ -15,7 +15,7 @@ turns; a ``script`` signal matches only documents (``kind`` is not
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -285,6 +285,11 @@ class SignalMatcher:
             except Exception:  # noqa: BLE001 - a prefilter that cannot be built: each signal's own search works
                 filters[lang] = None
         prefilter = filters[lang]
+        primed = self.__dict__.get("_primed_may")
+        if primed is not None and prefilter is not None:
+            known = primed.get((norm.text, lang))
+            if known is not None and known[0] is prefilter:
+                return known[1]
         return prefilter.signals(norm.text, names) if prefilter is not None else None
 
     def _document_may(self, lang: str, norm: Normalized, names: Collection[str]) -> dict[str, Subset | None] | None:
@@ -385,6 +390,37 @@ class SignalMatcher:
 
     # --------------------------------------------------------------- API
 
+    def prime(self, turns: Iterable[tuple[str, str | None]]) -> None:
+        """Normalise and prefilter a block of transcript turns, ``(text, language)``, one after the other.
+
+        :meth:`match` then takes these results instead of making them turn by turn
+        between the other stages (the same results: the same calls on the same texts).
+        Done back to back, the Hyperscan database and the normaliser's tables stay in
+        the processor's caches: about a tenth of an audit's time (docs/performance.md,
+        twenty-third round). :meth:`unprime` forgets them.
+        """
+        primed: dict[tuple[str, str], Normalized] = self.__dict__.setdefault("_primed", {})
+        primed_may: dict[tuple[str, str], tuple[Prefilter, dict[str, Subset | None]]] = self.__dict__.setdefault(
+            "_primed_may", {})
+        filters: dict[str, Prefilter | None] = self.__dict__.get("_prefilters", {})
+        for text, language in turns:
+            if not text:
+                continue
+            for lang in self._languages(language):
+                key = (text, lang)
+                if key in primed:
+                    continue
+                norm = primed[key] = normalize(text, self._spellings.get(lang))
+                prefilter = filters.get(lang)
+                # only a prefilter whose answer does not depend on the signals asked (a Hyperscan database)
+                if prefilter is not None and prefilter.scans and norm.tokens:
+                    primed_may[(norm.text, lang)] = (prefilter, prefilter.signals(norm.text, ()))
+
+    def unprime(self) -> None:
+        """Forget what :meth:`prime` made."""
+        self.__dict__.pop("_primed", None)
+        self.__dict__.pop("_primed_may", None)
+
     def normalized(self, text: str, language: str) -> Normalized:
         """``text`` normalised with ``language``'s spellings.
 
@@ -392,6 +428,11 @@ class SignalMatcher:
         reads again the turns that ``match`` has just normalised.
         """
         key = (text, language)
+        primed: dict[tuple[str, str], Normalized] | None = self.__dict__.get("_primed")
+        if primed is not None:
+            found = primed.get(key)
+            if found is not None:
+                return found
         memo: dict[tuple[str, str], Normalized] = self.__dict__.setdefault("_memo", {})
         found = memo.get(key)
         if found is None:
@@ -406,6 +447,8 @@ class SignalMatcher:
         """Pickle (the pack cache) without the memo of recent texts or the loaded models."""
         state = dict(self.__dict__)
         state.pop("_memo", None)
+        state.pop("_primed", None)
+        state.pop("_primed_may", None)
         state.pop("_banks", None)
         state.pop("_last_scored", None)
         state.pop("_prefilters", None)

@@ -334,6 +334,11 @@ class Prefilter:
         db.scratch = hs.Scratch(db)  # a loaded database has no scratch space of its own
         return db, kept
 
+    @property
+    def scans(self) -> bool:
+        """Whether :meth:`signals` scans a database (its answer is then the same whatever signals are asked)."""
+        return not self._probes and (self._db is not None or self._raw_db is not None)
+
     @staticmethod
     def _on_match(index: int, _start: int, _end: int, _flags: int, found: list[int]) -> None:
         found.append(index)

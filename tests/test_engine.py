@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from servicecheck.compiler import CompiledRuleset
 from servicecheck.engine import Session
@@ -291,3 +293,48 @@ def test_the_guard_stops_the_engines_out_of_bounds_reads() -> None:
         errors[guarded] = run.stderr.count("reduceExpressionSequence")
     assert errors[False] > 0  # the engine bug is there to be guarded against (else this test proves nothing)
     assert errors[True] == 0
+
+
+def _pack_sessions() -> tuple[Session, Session, list[str]]:
+    from servicecheck import api
+    from servicecheck.policy.loader import load_policies
+
+    auditor = api.Auditor(load_policies([], include_default=True))
+    ruleset = auditor._rulesets["transcript"]
+    lean, host = Session(ruleset), Session(ruleset)
+    lean.memo = host.memo = False
+    host.lean = False
+    return lean, host, sorted(auditor._used)
+
+
+_PACK: list = []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(turns=st.lists(st.tuples(st.sampled_from(["agent", "customer", "customer", "system"]),
+                                st.sets(st.integers(0, 40), max_size=3), st.integers(0, 90_000)),
+                      min_size=0, max_size=14),
+       timed=st.booleans())
+def test_lean_and_host_fire_alike_on_any_conversation(turns: list, timed: bool) -> None:
+    """The default pack's rules, any speakers, signals and times: the lean calls fire as durable's Host."""
+    from servicecheck.facts import conversation_facts
+    from servicecheck.model import Conversation, Location, Turn
+
+    if not _PACK:
+        _PACK.extend(_pack_sessions())
+    lean, host, names = _PACK
+    clock, made, signals = 0, [], []
+    for number, (speaker, picks, gap) in enumerate(turns, 1):
+        clock += gap
+        made.append(Turn(number, speaker, "x", clock if timed else None, clock + 1500 if timed else None))
+        signals.append([names[i % len(names)] for i in sorted(picks)])
+    conversation = Conversation("c", tuple(made), Location("t.jsonl", 1))
+    facts = conversation_facts(conversation, signals)
+
+    def plain(events: list) -> list:
+        def strip(fact: dict) -> dict:
+            return {k: v for k, v in fact.items() if k != "sid"}
+        return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
+                 else {k: strip(v) for k, v in e.facts.items()}) for e in events]
+
+    assert plain(lean.run([dict(f) for f in facts])) == plain(host.run([dict(f) for f in facts]))

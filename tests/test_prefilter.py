@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,35 @@ def test_check_each_primes_bounded_blocks_and_keeps_what_came_before_a_read_erro
     alone = [auditor.check_or_problem(c) for c in conversations[:70]]
     assert [r.findings for r in got] == [r.findings for r in alone]
     assert [r.score for r in got] == [r.score for r in alone]
-    longest = max(len(c.turns) for c in conversations)
-    assert sizes and all(s < auditor.BLOCK_TURNS + longest for s in sizes)
+    assert sizes and all(s <= auditor.BLOCK_TURNS for s in sizes)
     assert len(sizes) >= 70 // auditor.BLOCK
+    sizes.clear()
+    long = replace(conversations[0], turns=tuple(replace(t, number=i + 1) for i, t in
+                                                 enumerate(conversations[0].turns * (600 // len(conversations[0].turns) + 1))))
+    assert len(long.turns) > 2 * auditor.BLOCK_TURNS
+    assert [r.findings for r in auditor.check_each([long])] == [auditor.check_or_problem(long).findings]
+    assert sizes == [auditor.BLOCK_TURNS]  # a long call: only its first turns are primed (memory stays bounded)
+
+
+def test_check_each_reports_a_failing_conversation_as_check_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Priming runs outside check_or_problem's protection: an error there must not end the run."""
+    from servicecheck import api
+    from servicecheck.inputs import read_transcripts
+
+    auditor = api.Auditor(load_policies([], include_default=True))
+    ok = [c for p in sorted(ROOT.glob("corpus/en/*.jsonl")) if not p.name.endswith(".labels.jsonl")
+          for c in read_transcripts(str(p))][:2]
+    bad = replace(ok[0], id="bad", turns=(replace(ok[0].turns[0], text="a turn that breaks the normaliser"),))
+    real = signals.normalize
+
+    def breaking(text: str, *args: object) -> object:
+        if "breaks the normaliser" in text:
+            raise ValueError("boom")
+        return real(text, *args)
+
+    monkeypatch.setattr(signals, "normalize", breaking)
+    got = list(auditor.check_each([ok[0], bad, ok[1]]))
+    alone = [auditor.check_or_problem(c) for c in (ok[0], bad, ok[1])]
+    assert [type(r).__name__ for r in got] == ["Result", "InputProblem", "Result"]
+    assert got[1] == alone[1] and "boom" in got[1].message
+    assert [r.findings for r in (got[0], got[2])] == [r.findings for r in (alone[0], alone[2])]

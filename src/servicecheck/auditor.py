@@ -197,11 +197,16 @@ class Auditor:
         ready: list[Conversation | InputProblem] = []
         texts: list[tuple[str, str | None]] = []
         for item in block:
-            if isinstance(item, Conversation) and item.kind == "transcript" and len(item.turns) <= MAX_TURNS:
-                language = self.language_of(item)
+            if (isinstance(item, Conversation) and item.kind == "transcript" and len(item.turns) <= MAX_TURNS
+                    and len(texts) < self.BLOCK_TURNS):  # a long call: its first turns only (memory)
+                try:
+                    language = self.language_of(item)
+                except Exception:  # noqa: BLE001 - check meets it again, where the conversation is reported
+                    ready.append(item)
+                    continue
                 if language != item.language:
                     item = replace(item, language=language)  # as check would: the language found once
-                texts.extend((t.text, language) for t in item.turns)
+                texts.extend((t.text, language) for t in item.turns[: self.BLOCK_TURNS - len(texts)])
             ready.append(item)
         self.matcher.prime(texts)
         try:

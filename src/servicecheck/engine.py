@@ -78,7 +78,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False).encode  # as durable's json.dumps(
 
 
 class _Call:
-    """What an action of ours reads of durable's ``Closure``, made without it (see :meth:`_Part._run`).
+    """What an action of ours reads of durable's ``Closure``, made without it (see :meth:`_Part._assert_fact`).
 
     ``_m``: the matched facts by pattern name; ``m``: a ``count`` rule's matches;
     ``assert_fact`` / ``retract_fact``: as ``Closure``'s, the session id added.

@@ -410,11 +410,16 @@ class SignalMatcher:
                 key = (text, lang)
                 if key in primed:
                     continue
-                norm = primed[key] = normalize(text, self._spellings.get(lang))
-                prefilter = filters.get(lang)
-                # only a prefilter whose answer does not depend on the signals asked (a Hyperscan database)
-                if prefilter is not None and prefilter.scans and norm.tokens:
-                    primed_may[(norm.text, lang)] = (prefilter, prefilter.signals(norm.text, ()))
+                try:
+                    norm = normalize(text, self._spellings.get(lang))
+                    prefilter = filters.get(lang)
+                    # only a prefilter whose answer does not depend on the signals asked (a Hyperscan database)
+                    may = prefilter.signals(norm.text, ()) if prefilter is not None and prefilter.scans else None
+                except Exception:  # noqa: BLE001, S112 - match meets it again, where its conversation is reported
+                    continue
+                primed[key] = norm
+                if prefilter is not None and may is not None and norm.tokens:
+                    primed_may[(norm.text, lang)] = (prefilter, may)
 
     def unprime(self) -> None:
         """Forget what :meth:`prime` made."""

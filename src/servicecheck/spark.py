@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import pickle
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -121,29 +122,42 @@ def audit_rows(rows: Iterable[tuple[Any, Any, Any]], auditor: Any) -> Iterator[d
     from servicecheck.inputs import parse_json_transcript
     from servicecheck.model import InputProblem
 
-    for ident, language, turns in rows:
-        name = str(_plain(ident)) if ident is not None else "row"
-        try:
-            conversations = parse_json_transcript(conversation_json(ident, language, turns), path=name)
-        except (InputError, ValueError, TypeError) as exc:
-            yield {**_NULLS, "kind": "scorecard", "id": name, "error": str(exc)}
-            continue
-        for conversation in conversations:
-            result = auditor.check_or_problem(conversation)
-            if isinstance(result, InputProblem):  # too long, or the engine refused it: a row, not a crash
-                yield {**_NULLS, "kind": "scorecard", "id": conversation.id, "error": result.message}
+    fed: deque[tuple[str | None, Any]] = deque()  # what check_each was given, in order: (row name if unreadable, item)
+
+    def conversations() -> Iterator[Any]:
+        for ident, language, turns in rows:
+            name = str(_plain(ident)) if ident is not None else "row"
+            try:
+                parsed = parse_json_transcript(conversation_json(ident, language, turns), path=name)
+            except (InputError, ValueError, TypeError) as exc:
+                problem = InputProblem(name, str(exc))
+                fed.append((name, problem))
+                yield problem  # check_each passes it through, in its place
                 continue
-            lang = result.conversation.language
-            yield {**_NULLS, "kind": "scorecard", "id": result.id, "language": lang,
-                   "turns": len(result.conversation.turns), "score": result.score,
-                   "auto_failed": result.auto_failed, "finding_count": len(result.findings),
-                   "statuses": {s.id: s.status for s in result.policies}}
-            for f in result.findings:
-                yield {**_NULLS, "kind": "finding", "id": result.id, "policy": f.policy,
-                       "severity": str(f.severity), "message": f.message, "turn": f.turn, "speaker": f.speaker,
-                       "evidence": f.evidence.text if f.evidence else None,
-                       "window_first": f.window[0] if f.window else None,
-                       "window_last": f.window[1] if f.window else None}
+            for conversation in parsed:
+                fed.append((None, conversation))
+                yield conversation
+
+    # check_each: a few conversations' turns normalised and prefiltered together (as the CLI audits)
+    for result in auditor.check_each(conversations()):
+        unreadable, conversation = fed.popleft()
+        if unreadable is not None:
+            yield {**_NULLS, "kind": "scorecard", "id": unreadable, "error": result.message}
+            continue
+        if isinstance(result, InputProblem):  # too long, or the engine refused it: a row, not a crash
+            yield {**_NULLS, "kind": "scorecard", "id": conversation.id, "error": result.message}
+            continue
+        lang = result.conversation.language
+        yield {**_NULLS, "kind": "scorecard", "id": result.id, "language": lang,
+               "turns": len(result.conversation.turns), "score": result.score,
+               "auto_failed": result.auto_failed, "finding_count": len(result.findings),
+               "statuses": {s.id: s.status for s in result.policies}}
+        for f in result.findings:
+            yield {**_NULLS, "kind": "finding", "id": result.id, "policy": f.policy,
+                   "severity": str(f.severity), "message": f.message, "turn": f.turn, "speaker": f.speaker,
+                   "evidence": f.evidence.text if f.evidence else None,
+                   "window_first": f.window[0] if f.window else None,
+                   "window_last": f.window[1] if f.window else None}
 
 
 def audit_dataframe(

@@ -27,6 +27,14 @@ def ruleset(name: str, rules: dict, actions: dict) -> CompiledRuleset:
     return CompiledRuleset(name, "transcript", rules, actions, ())
 
 
+def plain(events: list) -> list:
+    """Firings without the session id (the engine's own, different from run to run)."""
+    def strip(fact: dict) -> dict:
+        return {k: v for k, v in fact.items() if k != "sid"}
+    return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
+             else {k: strip(v) for k, v in e.facts.items()}) for e in events]
+
+
 def test_more_conversations_than_the_live_session_limit() -> None:
     # A ruleset holds at most 1,024 live sessions: each run must delete its own.
     rs = ruleset("t_many", {"hit": {"all": [{"m": {"$and": [{"type": "turn"}, {"x": 1}]}}]}},
@@ -113,12 +121,6 @@ def test_memo_gives_the_firings_of_a_fresh_engine_run() -> None:
             facts.append(conversation_facts(conv, [list(h) for h in hits]))
     memo, fresh = engine.Session(ruleset), engine.Session(ruleset)
     fresh.memo = False
-    def plain(events: list) -> list:  # the engine's own session id differs from run to run
-        def strip(fact: dict) -> dict:
-            return {k: v for k, v in fact.items() if k != "sid"}
-        return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
-                 else {k: strip(v) for k, v in e.facts.items()}) for e in events]
-
     for f in facts + facts:  # the second pass is answered from the memo
         assert plain(memo.run(f)) == plain(fresh.run(f))
     assert 0 < sum(len(part._memo) for part in memo._parts) < len(facts)
@@ -140,12 +142,6 @@ def test_the_lean_engine_calls_give_the_firings_of_durables_host() -> None:
     lean, host = engine.Session(ruleset), engine.Session(ruleset)
     lean.memo = host.memo = False
     host.lean = False
-
-    def plain(events: list) -> list:  # the session ids differ from run to run
-        def strip(fact: dict) -> dict:
-            return {k: v for k, v in fact.items() if k != "sid"}
-        return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
-                 else {k: strip(v) for k, v in e.facts.items()}) for e in events]
 
     runs = fired = 0
     for path in files:
@@ -330,11 +326,5 @@ def test_lean_and_host_fire_alike_on_any_conversation(turns: list, timed: bool) 
         signals.append([names[i % len(names)] for i in sorted(picks)])
     conversation = Conversation("c", tuple(made), Location("t.jsonl", 1))
     facts = conversation_facts(conversation, signals)
-
-    def plain(events: list) -> list:
-        def strip(fact: dict) -> dict:
-            return {k: v for k, v in fact.items() if k != "sid"}
-        return [(e.policy, e.event, [strip(x) for x in e.facts] if isinstance(e.facts, list)
-                 else {k: strip(v) for k, v in e.facts.items()}) for e in events]
 
     assert plain(lean.run([dict(f) for f in facts])) == plain(host.run([dict(f) for f in facts]))

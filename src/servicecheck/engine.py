@@ -40,7 +40,6 @@ class _QuietHost(_durable.Host):
 
 
 _host: _QuietHost | None = None
-_registered: set[str] = set()
 _lock = threading.Lock()
 _sids = itertools.count(1)
 
@@ -72,8 +71,8 @@ class _Recorder:
         self.errors: list[BaseException] = []
 
 
-_recorders: dict[str, _Recorder] = {}
-_actions: dict[str, dict[str, Callable[[Any], None]]] = {}  # per ruleset: rule name -> our action
+# Per ruleset registered on the host: where its actions record, and each rule's action (by rule name).
+_registry: dict[str, tuple[_Recorder, dict[str, Callable[[Any], None]]]] = {}
 _dumps = json.JSONEncoder(ensure_ascii=False).encode  # as durable's json.dumps(..., ensure_ascii=False)
 
 
@@ -200,18 +199,15 @@ class _Part:
         self._session = session
         self._memo: dict[bytes, bytes] = {}  # marshal of the fact list -> marshal of its firings
         with _lock:
-            if ruleset.name not in _registered:
+            if ruleset.name not in _registry:
                 recorder = _Recorder()
                 definition = copy.deepcopy(ruleset.rules)
                 runs = {name: _make_action(recorder, name, ruleset.actions[name]) for name in definition}
                 for rule_name, rule in definition.items():
                     rule["run"] = runs[rule_name]
                 _get_host().set_rulesets({ruleset.name: definition})
-                _registered.add(ruleset.name)
-                _recorders[ruleset.name] = recorder
-                _actions[ruleset.name] = runs
-        self._recorder = _recorders[ruleset.name]
-        self._actions = _actions[ruleset.name]
+                _registry[ruleset.name] = (recorder, runs)
+        self._recorder, self._actions = _registry[ruleset.name]
         self._handle = _get_host().get_ruleset(ruleset.name)._handle
 
     def run(self, facts: Iterable[dict[str, Any]]) -> list[Event]:

@@ -122,7 +122,7 @@ def audit_rows(rows: Iterable[tuple[Any, Any, Any]], auditor: Any) -> Iterator[d
     from servicecheck.inputs import parse_json_transcript
     from servicecheck.model import InputProblem
 
-    fed: deque[tuple[str | None, Any]] = deque()  # what check_each was given, in order: (row name if unreadable, item)
+    fed: deque[Any] = deque()  # what check_each was given, in order: a conversation, or an unreadable row's name
 
     def conversations() -> Iterator[Any]:
         for ident, language, turns in rows:
@@ -130,22 +130,19 @@ def audit_rows(rows: Iterable[tuple[Any, Any, Any]], auditor: Any) -> Iterator[d
             try:
                 parsed = parse_json_transcript(conversation_json(ident, language, turns), path=name)
             except (InputError, ValueError, TypeError) as exc:
-                problem = InputProblem(name, str(exc))
-                fed.append((name, problem))
-                yield problem  # check_each passes it through, in its place
+                fed.append(name)
+                yield InputProblem(name, str(exc))  # check_each passes it through, in its place
                 continue
             for conversation in parsed:
-                fed.append((None, conversation))
+                fed.append(conversation)
                 yield conversation
 
     # check_each: a few conversations' turns normalised and prefiltered together (as the CLI audits)
     for result in auditor.check_each(conversations()):
-        unreadable, conversation = fed.popleft()
-        if unreadable is not None:
-            yield {**_NULLS, "kind": "scorecard", "id": unreadable, "error": result.message}
-            continue
-        if isinstance(result, InputProblem):  # too long, or the engine refused it: a row, not a crash
-            yield {**_NULLS, "kind": "scorecard", "id": conversation.id, "error": result.message}
+        given = fed.popleft()
+        if isinstance(result, InputProblem):  # unreadable, too long, or the engine refused it: a row, not a crash
+            yield {**_NULLS, "kind": "scorecard", "id": given if isinstance(given, str) else given.id,
+                   "error": result.message}
             continue
         lang = result.conversation.language
         yield {**_NULLS, "kind": "scorecard", "id": result.id, "language": lang,

@@ -134,13 +134,19 @@ def test_primed_turns_give_the_hits_of_unprimed_ones(mode: str, monkeypatch: pyt
         assert "_primed" not in primed.__dict__
 
 
-def test_check_each_primes_bounded_blocks_and_keeps_what_came_before_a_read_error() -> None:
-    from servicecheck import api
+def _english_conversations(count: int) -> list:
+    """The first ``count`` conversations of the English corpus files."""
     from servicecheck.inputs import read_transcripts
 
+    files = [p for p in sorted(ROOT.glob("corpus/en/*.jsonl")) if not p.name.endswith(".labels.jsonl")]
+    return [c for p in files for c in read_transcripts(str(p))][:count]
+
+
+def test_check_each_primes_bounded_blocks_and_keeps_what_came_before_a_read_error() -> None:
+    from servicecheck import api
+
     auditor = api.Auditor(load_policies([], include_default=True))
-    conversations = [c for p in sorted(ROOT.glob("corpus/en/*.jsonl")) if not p.name.endswith(".labels.jsonl")
-                     for c in read_transcripts(str(p))][:80]
+    conversations = _english_conversations(80)
     sizes: list[int] = []
     prime = auditor.matcher.prime
     auditor.matcher.prime = lambda texts: (sizes.append(len(texts)), prime(texts))[1]  # type: ignore[method-assign]
@@ -170,11 +176,9 @@ def test_check_each_primes_bounded_blocks_and_keeps_what_came_before_a_read_erro
 def test_check_each_reports_a_failing_conversation_as_check_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """Priming runs outside check_or_problem's protection: an error there must not end the run."""
     from servicecheck import api
-    from servicecheck.inputs import read_transcripts
 
     auditor = api.Auditor(load_policies([], include_default=True))
-    ok = [c for p in sorted(ROOT.glob("corpus/en/*.jsonl")) if not p.name.endswith(".labels.jsonl")
-          for c in read_transcripts(str(p))][:2]
+    ok = _english_conversations(2)
     bad = replace(ok[0], id="bad", turns=(replace(ok[0].turns[0], text="a turn that breaks the normaliser"),))
     real = signals.normalize
 
